@@ -1,0 +1,23 @@
+"""The ``kcrypt`` command: one root, sub-commands registered by layer.
+
+Sub-command modules import the heavy layers lazily so ``kcrypt --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from kcrypt import __version__
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kcrypt")
+def cli() -> None:
+    """Kubernetes secrets encryption at rest: a control-plane server and the tools
+    that manage its keys."""
+
+
+def main() -> None:
+    cli(prog_name="kcrypt")
