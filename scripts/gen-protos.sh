@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerate the vendored protobuf/gRPC Python modules from the .proto files
+# in the tree. Idempotent: run it after editing any .proto and commit both.
+# Each component has its own section; add yours below, don't edit others'.
+# Protos are compiled with -Isrc so generated imports resolve as kcrypt.*.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROTOC=(.venv/bin/python -m grpc_tools.protoc -Isrc)
+
+# --- etcd v3 API subset (kcrypt.datastore.etcd.proto) ---
+ETCD=src/kcrypt/datastore/etcd/proto
+"${PROTOC[@]}" --python_out=src --pyi_out=src --grpc_python_out=src \
+  "$ETCD/kv.proto" "$ETCD/rpc.proto"
