@@ -11,3 +11,8 @@ PROTOC=(.venv/bin/python -m grpc_tools.protoc -Isrc)
 ETCD=src/kcrypt/datastore/etcd/proto
 "${PROTOC[@]}" --python_out=src --pyi_out=src --grpc_python_out=src \
   "$ETCD/kv.proto" "$ETCD/rpc.proto"
+
+# --- Kubernetes object subset (kcrypt.codec.proto): runtime.Unknown, meta/v1, core/v1 ---
+CODEC=src/kcrypt/codec/proto
+"${PROTOC[@]}" --python_out=src --pyi_out=src \
+  "$CODEC/runtime.proto" "$CODEC/meta.proto" "$CODEC/core.proto"
