@@ -1,0 +1,154 @@
+"""What ``kcrypt server`` is told to do, grouped the way k3s groups its flags.
+
+Frozen dataclasses with a docstring per field (kopf's settings habit): the CLI
+builds one :class:`ServerSettings` from flags and nothing below the CLI reads
+flags, environment variables or defaults of its own. Every derived path lives
+in :class:`ServerPaths`, so the disk layout in DESIGN.md ("What lives where")
+is written down once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "DEFAULT_RELOAD_INTERVAL",
+    "AuthSettings",
+    "DatastoreSettings",
+    "EncryptionSettings",
+    "ListenSettings",
+    "Provider",
+    "ServerPaths",
+    "ServerSettings",
+    "default_data_dir",
+]
+
+Provider = Literal["aescbc", "aesgcm", "secretbox"]
+
+DEFAULT_RELOAD_INTERVAL = 2.0
+"""Seconds between checks of the encryption config file. kube-apiserver polls
+once a minute; kcrypt polls faster because a check is one small file read and
+``secrets-encrypt`` flows wait on reloads."""
+
+
+def default_data_dir() -> Path:
+    """``/var/lib/kcrypt`` for root, ``~/.kcrypt`` otherwise (k3s's rule)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/kcrypt")
+    return Path.home() / ".kcrypt"
+
+
+@dataclass(frozen=True, slots=True)
+class ListenSettings:
+    bind_address: str = "127.0.0.1"
+    """Address the HTTPS API listens on. Loopback by default, unlike k3s's
+    0.0.0.0: a fresh server is not reachable from the network until asked."""
+
+    https_listen_port: int = 6443
+    """TCP port of the HTTPS API (kube-apiserver's and k3s's default)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatastoreSettings:
+    endpoint: str | None = None
+    """Datastore URL (``sqlite:///path``, ``etcd://h:p,h2:p2``, ``memory://``);
+    None means the embedded SQLite file under the data dir."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    token: str | None = None
+    """Admin bearer token; None means generate one on first start and reuse it."""
+
+    write_kubeconfig: Path | None = None
+    """An extra path to write the admin kubeconfig to (k3s's ``-o``)."""
+
+    write_kubeconfig_mode: int = 0o600
+    """File mode of the extra kubeconfig; the one under the data dir is always 0600."""
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionSettings:
+    secrets_encryption: bool = False
+    """Generate (once) and use ``server/cred/encryption-config.json`` like k3s."""
+
+    provider: Provider = "aescbc"
+    """Provider of the generated config's key (k3s's ``--secrets-encryption-provider``)."""
+
+    config_file: Path | None = None
+    """A custom EncryptionConfiguration (kube-apiserver's ``--encryption-provider-config``)."""
+
+    reload_interval: float = DEFAULT_RELOAD_INTERVAL
+    """Seconds between checks of the active config file for changes."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Root of everything this server keeps on disk."""
+
+    node_name: str = field(default_factory=lambda: os.uname().nodename)
+    """This server's name: a TLS SAN and the identity in reload metrics."""
+
+    listen: ListenSettings = field(default_factory=ListenSettings)
+    datastore: DatastoreSettings = field(default_factory=DatastoreSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+
+    @property
+    def paths(self) -> ServerPaths:
+        return ServerPaths(self.data_dir)
+
+    @property
+    def datastore_url(self) -> str:
+        """The datastore to open: the flag, or SQLite under the data dir."""
+        if self.datastore.endpoint:
+            return self.datastore.endpoint
+        return f"sqlite://{self.paths.sqlite_db.resolve()}"
+
+    @property
+    def active_config_file(self) -> Path | None:
+        """The EncryptionConfiguration the storage layer loads, if any."""
+        if self.encryption.config_file is not None:
+            return self.encryption.config_file
+        if self.encryption.secrets_encryption:
+            return self.paths.encryption_config
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerPaths:
+    """The on-disk layout under ``--data-dir`` (k3s's names where k3s has one)."""
+
+    data_dir: Path
+
+    @property
+    def server_dir(self) -> Path:
+        return self.data_dir / "server"
+
+    @property
+    def token(self) -> Path:
+        return self.server_dir / "token"
+
+    @property
+    def cred_dir(self) -> Path:
+        return self.server_dir / "cred"
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.cred_dir / "admin.kubeconfig"
+
+    @property
+    def encryption_config(self) -> Path:
+        return self.cred_dir / "encryption-config.json"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.server_dir / "tls"
+
+    @property
+    def sqlite_db(self) -> Path:
+        return self.server_dir / "db" / "state.db"
