@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from kcrypt import __version__
+from kcrypt.cli.server import server
 
 __all__ = ["cli", "main"]
 
@@ -17,6 +18,11 @@ __all__ = ["cli", "main"]
 def cli() -> None:
     """Kubernetes secrets encryption at rest: a control-plane server and the tools
     that manage its keys."""
+
+
+# Sub-command modules import only click at module level; each imports its layer
+# when it runs.
+cli.add_command(server)
 
 
 def main() -> None:
