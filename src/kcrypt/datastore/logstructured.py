@@ -1,0 +1,518 @@
+"""The datastore contract written once, on top of an append-only ``Log``.
+
+This is kine's ``LogStructured`` idea. Every change is one appended row, and
+the row's ``id`` is the store revision::
+
+    id  name  created deleted create_revision prev_revision lease value old_value
+
+* a create appends ``created=1`` with ``prev_revision`` pointing at the
+  key's tombstone, if the key existed before;
+* an update appends ``prev_revision = <mod_revision it replaced>`` and
+  keeps the old value in ``old_value``, so a watch can send ``prev``
+  without another lookup;
+* a delete appends a tombstone (``deleted=1``) that carries the last value.
+
+The live value of a key at revision R is its newest row with ``id <= R``,
+unless that row is a tombstone. CAS, recreate-after-delete, ``prev`` on
+events, leases, compaction and watch are all written here, once. An engine
+only supplies a :class:`Log`: the memory engine keeps rows in lists, the
+SQLite engine in kine's table.
+
+``Log`` methods are *synchronous*. Both engines answer in microseconds to a
+few milliseconds, and running them on the event-loop thread makes each
+contract call atomic with respect to other coroutines. Engines are
+single-writer (SQLite holds an exclusive file lock), so a check followed by
+an append in the same synchronous stretch is a real compare-and-swap. Long
+jobs (compaction) are cut into batches with a yield between them.
+
+Revisions handed out by ``Log.append`` are consecutive: the first appended
+row gets ``current_revision() + 1``. ``txn_put`` relies on this to chain
+several puts to the same key inside one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from kcrypt.datastore.contract import (
+    DeleteResult,
+    Event,
+    EventType,
+    KeyValue,
+    Page,
+    PutIf,
+    TxnResult,
+    UpdateResult,
+)
+from kcrypt.datastore.errors import (
+    Compacted,
+    FutureRevision,
+    KeyExists,
+    LeaseNotFound,
+    Unavailable,
+)
+
+__all__ = ["Draft", "Lease", "Log", "LogStructured", "Row", "prefix_bounds"]
+
+WATCH_BATCH = 500
+COMPACT_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A row about to be appended (kine's columns plus the derived ``version``).
+
+    ``create_revision`` is 0 on created rows: the row's own id is its create
+    revision (kine stores it that way). ``version`` is the version of the value
+    the row makes live; on a tombstone, the version of the value it removed.
+    ``old_lease`` is the lease of the value this row replaces.
+    """
+
+    name: str
+    created: bool
+    deleted: bool
+    create_revision: int
+    prev_revision: int
+    lease: int
+    value: bytes
+    old_value: bytes
+    version: int
+    old_lease: int = 0
+
+    def row(self, rid: int) -> Row:
+        """The row this draft becomes once appended as ``rid``."""
+        crev = rid if self.created else self.create_revision
+        return Row(
+            rid,
+            self.name,
+            self.created,
+            self.deleted,
+            crev,
+            self.prev_revision,
+            self.lease,
+            self.value,
+            self.old_value,
+            self.version,
+            self.old_lease,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An appended row; ``create_revision`` is resolved (== id on created rows)."""
+
+    id: int
+    name: str
+    created: bool
+    deleted: bool
+    create_revision: int
+    prev_revision: int
+    lease: int
+    value: bytes
+    old_value: bytes
+    version: int
+    old_lease: int = 0
+
+    def kv(self) -> KeyValue:
+        return KeyValue(
+            self.name, self.value, self.create_revision, self.id, self.version, self.lease
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    id: int
+    ttl: int
+    expires: float
+
+
+class Log(Protocol):
+    """What an engine provides. Ranges are ``lo <= name < hi`` (``hi`` None: no
+    upper bound) in byte order; ``revision`` 0 means current."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    def current_revision(self) -> int: ...
+
+    def compact_revision(self) -> int:
+        """Reads below this revision raise Compacted (0: never compacted)."""
+        ...
+
+    def latest(self, name: str, *, revision: int = 0) -> Row | None:
+        """The newest row of ``name`` at ``revision``, tombstones included."""
+        ...
+
+    def latest_many(self, names: Sequence[str]) -> dict[str, Row]:
+        """Current newest row of each name that has one."""
+        ...
+
+    def live(
+        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
+    ) -> list[Row]:
+        """Live rows at ``revision``, one per name, name order, names > after."""
+        ...
+
+    def count(self, lo: str, hi: str | None, *, revision: int) -> int: ...
+
+    def after(self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int) -> list[Row]:
+        """Rows with ``revision < id <= upto`` in id order, at most ``limit``."""
+        ...
+
+    def append(self, drafts: Sequence[Draft]) -> int:
+        """Append atomically and durably; returns the id of the first row."""
+        ...
+
+    def compact(self, *, after: int, upto: int, new_compact_revision: int) -> None:
+        """Delete rows superseded by, and tombstones among, rows with
+        ``after < id <= upto``; record ``new_compact_revision`` atomically."""
+        ...
+
+    def live_with_lease(self, lease: int) -> list[Row]: ...
+
+    def lease_put(self, lease: Lease) -> None: ...
+
+    def lease_get(self, lease_id: int) -> Lease | None: ...
+
+    def lease_delete(self, lease_id: int) -> None: ...
+
+    def leases_expired(self, now: float) -> list[int]: ...
+
+    def close(self) -> None: ...
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str | None]:
+    """``[lo, hi)`` covering every string that starts with ``prefix``.
+
+    Code point order equals UTF-8 byte order, so bumping the last code point
+    gives the exclusive upper bound (skipping the surrogate block)."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            nxt = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1
+            return prefix, "".join(chars) + chr(nxt)
+    return prefix, None
+
+
+def _event(row: Row) -> Event:
+    if row.deleted:
+        prev = KeyValue(
+            row.name, row.old_value, row.create_revision, row.prev_revision, row.version, row.lease
+        )
+        return Event(EventType.DELETE, KeyValue(row.name, b"", 0, row.id, 0, 0), prev)
+    if row.created:
+        return Event(EventType.PUT, row.kv(), None)
+    prev = KeyValue(
+        row.name,
+        row.old_value,
+        row.create_revision,
+        row.prev_revision,
+        row.version - 1,
+        row.old_lease,
+    )
+    return Event(EventType.PUT, row.kv(), prev)
+
+
+def _tombstone(cur: Row) -> Draft:
+    return Draft(
+        cur.name,
+        created=False,
+        deleted=True,
+        create_revision=cur.create_revision,
+        prev_revision=cur.id,
+        lease=cur.lease,
+        value=cur.value,
+        old_value=cur.value,
+        version=cur.version,
+        old_lease=cur.lease,
+    )
+
+
+def _put(name: str, value: bytes, lease: int, cur: Row | None) -> Draft:
+    """A create (``cur`` absent or a tombstone) or an update of ``cur``."""
+    if cur is None or cur.deleted:
+        prev = cur.id if cur is not None else 0
+        return Draft(name, True, False, 0, prev, lease, value, b"", 1)
+    return Draft(
+        name,
+        created=False,
+        deleted=False,
+        create_revision=cur.create_revision,
+        prev_revision=cur.id,
+        lease=lease,
+        value=value,
+        old_value=cur.value,
+        version=cur.version + 1,
+        old_lease=cur.lease,
+    )
+
+
+class LogStructured:
+    """A :class:`~kcrypt.datastore.contract.Datastore` over a :class:`Log`.
+
+    ``clock`` is wall time (lease deadlines survive a restart of a persistent
+    log); ``poll_interval`` bounds how late a watcher sees rows appended by
+    another process (a read-only view of a live k3s file); in-process appends
+    wake watchers at once.
+    """
+
+    def __init__(
+        self,
+        log: Log,
+        *,
+        clock: Callable[[], float] = time.time,
+        lease_check_interval: float = 0.25,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._log = log
+        self._clock = clock
+        self._lease_check_interval = lease_check_interval
+        self._poll_interval = poll_interval
+        self._changed = asyncio.Event()
+        self._closed = False
+        self._expiry: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the lease expiry task (needs a running loop)."""
+        if not self._log.read_only and self._expiry is None:
+            self._expiry = asyncio.get_running_loop().create_task(self._expire_loop())
+
+    @property
+    def endpoint(self) -> str:
+        return self._log.endpoint
+
+    @property
+    def log(self) -> Log:
+        return self._log
+
+    # -- reads ---------------------------------------------------------------
+
+    def _read_revision(self, revision: int) -> int:
+        current = self._log.current_revision()
+        if revision <= 0:
+            return current
+        if revision > current:
+            raise FutureRevision(revision, current)
+        compact = self._log.compact_revision()
+        if revision < compact:
+            raise Compacted(revision, compact)
+        return revision
+
+    async def revision(self) -> int:
+        self._check_open()
+        return self._log.current_revision()
+
+    async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
+        self._check_open()
+        row = self._log.latest(key, revision=self._read_revision(revision))
+        return None if row is None or row.deleted else row.kv()
+
+    async def range(
+        self,
+        prefix: str,
+        *,
+        start_after: str | None = None,
+        limit: int = 0,
+        revision: int = 0,
+    ) -> Page:
+        self._check_open()
+        rev = self._read_revision(revision)
+        lo, hi = prefix_bounds(prefix)
+        rows = self._log.live(
+            lo, hi, after=start_after, limit=limit + 1 if limit > 0 else 0, revision=rev
+        )
+        more = limit > 0 and len(rows) > limit
+        if more:
+            rows = rows[:limit]
+        return Page(tuple(r.kv() for r in rows), rev, more)
+
+    async def count(self, prefix: str, *, revision: int = 0) -> int:
+        self._check_open()
+        lo, hi = prefix_bounds(prefix)
+        return self._log.count(lo, hi, revision=self._read_revision(revision))
+
+    # -- writes --------------------------------------------------------------
+
+    def _append(self, drafts: Sequence[Draft]) -> int:
+        first = self._log.append(drafts)
+        self._wake()
+        return first + len(drafts) - 1
+
+    def _check_lease(self, lease: int) -> None:
+        if lease and self._log.lease_get(lease) is None:
+            raise LeaseNotFound(lease)
+
+    async def create(self, key: str, value: bytes, *, lease: int = 0) -> int:
+        self._check_open()
+        cur = self._log.latest(key)
+        if cur is not None and not cur.deleted:
+            raise KeyExists(key)
+        self._check_lease(lease)
+        return self._append([_put(key, value, lease, cur)])
+
+    async def update(
+        self, key: str, value: bytes, *, mod_revision: int, lease: int = 0
+    ) -> UpdateResult:
+        self._check_open()
+        cur = self._log.latest(key)
+        if cur is None or cur.deleted or cur.id != mod_revision:
+            live = None if cur is None or cur.deleted else cur.kv()
+            return UpdateResult(False, self._log.current_revision(), live)
+        self._check_lease(lease)
+        return UpdateResult(True, self._append([_put(key, value, lease, cur)]), None)
+
+    async def delete(self, key: str, *, mod_revision: int = 0) -> DeleteResult:
+        self._check_open()
+        cur = self._log.latest(key)
+        if cur is None or cur.deleted:
+            return DeleteResult(False, self._log.current_revision(), None)
+        if mod_revision and cur.id != mod_revision:
+            return DeleteResult(False, self._log.current_revision(), cur.kv())
+        return DeleteResult(True, self._append([_tombstone(cur)]), cur.kv())
+
+    async def txn_put(self, puts: Sequence[PutIf]) -> TxnResult:
+        self._check_open()
+        for lease in {p.lease for p in puts if p.lease}:
+            self._check_lease(lease)
+        state: dict[str, Row | None] = dict(self._log.latest_many(list({p.key for p in puts})))
+        next_id = self._log.current_revision() + 1
+        drafts: list[Draft] = []
+        ok: list[bool] = []
+        for put in puts:
+            cur = state.get(put.key)
+            live = cur is not None and not cur.deleted
+            if put.mod_revision == 0:
+                good = not live
+            else:
+                good = live and cur is not None and cur.id == put.mod_revision
+            ok.append(good)
+            if good:
+                draft = _put(put.key, put.value, put.lease, cur)
+                drafts.append(draft)
+                state[put.key] = draft.row(next_id)
+                next_id += 1
+        revision = self._append(drafts) if drafts else self._log.current_revision()
+        return TxnResult(revision, tuple(ok))
+
+    # -- watch ---------------------------------------------------------------
+
+    def watch(self, prefix: str, *, start_revision: int) -> AsyncIterator[Event]:
+        self._check_open()
+        return self._watch(prefix, start_revision)
+
+    async def _watch(self, prefix: str, start_revision: int) -> AsyncIterator[Event]:
+        lo, hi = prefix_bounds(prefix)
+        if start_revision <= 0:
+            last = self._log.current_revision()
+        else:
+            compact = self._log.compact_revision()
+            if start_revision < compact:
+                raise Compacted(start_revision, compact)
+            last = start_revision - 1
+        while not self._closed:
+            changed = self._changed
+            compact = self._log.compact_revision()
+            if last + 1 < compact:
+                raise Compacted(last + 1, compact)
+            upto = self._log.current_revision()
+            rows = self._log.after(lo, hi, revision=last, upto=upto, limit=WATCH_BATCH)
+            last = rows[-1].id if len(rows) == WATCH_BATCH else max(last, upto)
+            for row in rows:
+                yield _event(row)
+            if rows:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), self._poll_interval)
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # -- leases --------------------------------------------------------------
+
+    async def grant_lease(self, ttl: int) -> int:
+        self._check_open()
+        ttl = max(1, int(ttl))
+        lease_id = secrets.randbits(62) + 1
+        self._log.lease_put(Lease(lease_id, ttl, self._clock() + ttl))
+        return lease_id
+
+    async def keepalive(self, lease: int) -> int:
+        self._check_open()
+        found = self._log.lease_get(lease)
+        if found is None or found.expires <= self._clock():
+            raise LeaseNotFound(lease)
+        self._log.lease_put(replace(found, expires=self._clock() + found.ttl))
+        return found.ttl
+
+    async def revoke_lease(self, lease: int) -> None:
+        self._check_open()
+        if self._log.lease_get(lease) is None:
+            raise LeaseNotFound(lease)
+        self._drop_lease(lease)
+
+    def _drop_lease(self, lease: int) -> None:
+        rows = self._log.live_with_lease(lease)
+        if rows:
+            self._append([_tombstone(r) for r in rows])
+        self._log.lease_delete(lease)
+
+    def expire_leases(self) -> int:
+        """Revoke every lease past its deadline now; returns how many."""
+        expired = self._log.leases_expired(self._clock())
+        for lease in expired:
+            self._drop_lease(lease)
+        return len(expired)
+
+    async def _expire_loop(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._lease_check_interval)
+            with contextlib.suppress(Unavailable):
+                self.expire_leases()
+
+    # -- compaction and lifecycle --------------------------------------------
+
+    async def compact(self, revision: int) -> None:
+        self._check_open()
+        current = self._log.current_revision()
+        if revision > current:
+            raise FutureRevision(revision, current)
+        done = self._log.compact_revision()
+        if revision <= done:
+            raise Compacted(revision, done)
+        # Rows below ``revision`` go; a tombstone *at* it stays so that a
+        # watch from ``revision`` still sees it.
+        start = max(done - 1, 0)
+        while start < revision - 1:
+            upto = min(start + COMPACT_BATCH, revision - 1)
+            self._log.compact(after=start, upto=upto, new_compact_revision=upto + 1)
+            start = upto
+            await asyncio.sleep(0)
+        if self._log.compact_revision() < revision:
+            self._log.compact(after=start, upto=start, new_compact_revision=revision)
+        self._wake()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise Unavailable(self.endpoint, "the datastore is closed")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
+        self._wake()
+        self._log.close()

@@ -1,0 +1,154 @@
+"""A :class:`~kcrypt.datastore.logstructured.Log` held in memory.
+
+The fast reference engine for upper-layer tests. It runs the very same
+``LogStructured`` code as the SQLite engine, so a behaviour seen here is the
+behaviour of the embedded datastore, minus the disk. Nothing survives
+``close()``.
+
+Rows live in id order (for watches) and per name in id order (for reads at
+a revision); names are kept sorted, so a page costs ``O(log n + page)``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
+from typing import Any
+
+from kcrypt.datastore.logstructured import Draft, Lease, LogStructured, Row
+
+__all__ = ["MemoryLog", "open_memory"]
+
+
+class MemoryLog:
+    def __init__(self, *, endpoint: str = "memory://") -> None:
+        self._endpoint = endpoint
+        # Like the SQLite engine, revision 1 is taken by the store's own
+        # bookkeeping row, so a new store starts at revision 1 with no keys.
+        self._revision = 1
+        self._compact = 0
+        self._ids: list[int] = []
+        self._rows: list[Row] = []
+        self._names: list[str] = []
+        self._hist: dict[str, list[Row]] = {}
+        self._leases: dict[int, Lease] = {}
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    @property
+    def read_only(self) -> bool:
+        return False
+
+    def current_revision(self) -> int:
+        return self._revision
+
+    def compact_revision(self) -> int:
+        return self._compact
+
+    def _at(self, name: str, revision: int) -> Row | None:
+        hist = self._hist.get(name)
+        if not hist:
+            return None
+        if revision <= 0 or revision >= hist[-1].id:
+            return hist[-1]
+        i = bisect_right([r.id for r in hist], revision)
+        return hist[i - 1] if i else None
+
+    def latest(self, name: str, *, revision: int = 0) -> Row | None:
+        return self._at(name, revision)
+
+    def latest_many(self, names: Sequence[str]) -> dict[str, Row]:
+        return {n: self._hist[n][-1] for n in names if self._hist.get(n)}
+
+    def live(
+        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
+    ) -> list[Row]:
+        out: list[Row] = []
+        start = bisect_left(self._names, lo)
+        if after is not None and after >= lo:
+            start = bisect_right(self._names, after)
+        for name in self._names[start:]:
+            if hi is not None and name >= hi:
+                break
+            row = self._at(name, revision)
+            if row is not None and not row.deleted:
+                out.append(row)
+                if limit and len(out) >= limit:
+                    break
+        return out
+
+    def count(self, lo: str, hi: str | None, *, revision: int) -> int:
+        return len(self.live(lo, hi, after=None, limit=0, revision=revision))
+
+    def after(self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int) -> list[Row]:
+        out: list[Row] = []
+        for row in self._rows[bisect_right(self._ids, revision) :]:
+            if row.id > upto:
+                break
+            if row.name >= lo and (hi is None or row.name < hi):
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def append(self, drafts: Sequence[Draft]) -> int:
+        first = self._revision + 1
+        for draft in drafts:
+            self._revision += 1
+            row = draft.row(self._revision)
+            self._ids.append(row.id)
+            self._rows.append(row)
+            hist = self._hist.get(row.name)
+            if hist is None:
+                hist = self._hist[row.name] = []
+                insort(self._names, row.name)
+            hist.append(row)
+        return first
+
+    def compact(self, *, after: int, upto: int, new_compact_revision: int) -> None:
+        doomed: set[int] = set()
+        for row in self._rows[bisect_right(self._ids, after) :]:
+            if row.id > upto:
+                break
+            if row.deleted:
+                doomed.add(row.id)
+            if row.prev_revision:
+                doomed.add(row.prev_revision)
+        if doomed:
+            self._rows = [r for r in self._rows if r.id not in doomed]
+            self._ids = [r.id for r in self._rows]
+            for name in list(self._hist):
+                kept = [r for r in self._hist[name] if r.id not in doomed]
+                if kept:
+                    self._hist[name] = kept
+                else:
+                    del self._hist[name]
+            self._names = sorted(self._hist)
+        self._compact = max(self._compact, new_compact_revision)
+
+    def live_with_lease(self, lease: int) -> list[Row]:
+        return [h[-1] for h in self._hist.values() if h[-1].lease == lease and not h[-1].deleted]
+
+    def lease_put(self, lease: Lease) -> None:
+        self._leases[lease.id] = lease
+
+    def lease_get(self, lease_id: int) -> Lease | None:
+        return self._leases.get(lease_id)
+
+    def lease_delete(self, lease_id: int) -> None:
+        self._leases.pop(lease_id, None)
+
+    def leases_expired(self, now: float) -> list[int]:
+        return [lease.id for lease in self._leases.values() if lease.expires <= now]
+
+    def close(self) -> None:
+        self._leases.clear()
+
+
+async def open_memory(url: str = "memory://", **options: Any) -> LogStructured:
+    """A fresh, empty in-memory datastore (``options``: LogStructured tunables)."""
+    store = LogStructured(MemoryLog(endpoint=url.split("?", 1)[0]), **options)
+    store.start()
+    return store
