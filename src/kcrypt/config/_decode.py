@@ -88,7 +88,7 @@ def _key_text(key: object) -> str:
     return "null" if key is None else str(key)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> _Dict:
@@ -115,7 +115,7 @@ def _parse(data: bytes) -> tuple[object, list[str]]:
     loader.duplicates = []
     problem = ""
     try:
-        doc = loader.get_data() if loader.check_data() else None
+        doc = loader.get_data() if loader.check_data() else None  # type: ignore[no-untyped-call]
     except yaml.MarkedYAMLError as exc:
         # Only the problem and the line: PyYAML's snippet could show a secret.
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0

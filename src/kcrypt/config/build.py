@@ -16,7 +16,7 @@ from kcrypt import envelope
 from kcrypt.config.errors import ConfigBuildError
 from kcrypt.config.model import EncryptionConfiguration, KeysConfiguration, ProviderConfiguration
 from kcrypt.config.resolve import GroupResource, ResourceMasked, ResourceRules
-from kcrypt.config.validate import decode_secret
+from kcrypt.config.validate import NO_PROVIDER, decode_secret
 from kcrypt.envelope.base import Transformer
 from kcrypt.sensitive import SecretBytes
 
@@ -53,7 +53,10 @@ def build_transformers(
     kms_v2_clients: Mapping[str, envelope.KMSv2Client] | None = None,
     kms_v1_clients: Mapping[str, envelope.KMSv1Client] | None = None,
 ) -> Transformers:
-    """Build the chains of a *validated* config; errors read ``error while building transformers: ...``."""
+    """Build the chains of a *validated* config.
+
+    Errors are ConfigBuildError reading ``error while building transformers: ...``.
+    """
     v2 = dict(kms_v2_clients or {})
     v1 = dict(kms_v1_clients or {})
 
@@ -131,9 +134,7 @@ def _provider(
         raise
     except (ValueError, envelope.EnvelopeError) as exc:
         raise _BuildFailure(str(exc)) from None
-    raise _BuildFailure(
-        "provider does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, Identity"
-    )
+    raise _BuildFailure(NO_PROVIDER)
 
 
 def kms_close_grace_period(config: EncryptionConfiguration) -> float:

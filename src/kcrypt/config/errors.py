@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from kcrypt.config._go import go_json, go_quote
 from kcrypt.errors import KcryptError
@@ -28,8 +28,8 @@ __all__ = [
     "aggregate_message",
 ]
 
-REQUIRED = "Required value"
-INVALID = "Invalid value"
+REQUIRED: Final = "Required value"
+INVALID: Final = "Invalid value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +48,15 @@ class FieldError:
 
     def body(self) -> str:
         """``ErrorBody()``: the message without the field path."""
+        text: str
         if self.type == REQUIRED:
             text = self.type
         elif isinstance(self.value, str):
             text = f"{self.type}: {go_quote(self.value)}"
-        elif isinstance(self.value, bool | int | float):
-            text = f"{self.type}: {str(self.value).lower() if isinstance(self.value, bool) else self.value}"
+        elif isinstance(self.value, bool):
+            text = f"{self.type}: {'true' if self.value else 'false'}"
+        elif isinstance(self.value, int | float):
+            text = f"{self.type}: {self.value}"
         else:
             text = f"{self.type}: {go_json(self.value)}"
         return f"{text}: {self.detail}" if self.detail else text

@@ -47,7 +47,13 @@ def generate(
     """One entry for ``resources``: ``provider`` with a new key writes; identity (last)
     keeps plaintext written before encryption was enabled readable."""
     keys = KeysConfiguration((new_key(key_name, provider),))
-    providers = [ProviderConfiguration(**{provider: keys})]
+    if provider == "aescbc":
+        first = ProviderConfiguration(aescbc=keys)
+    elif provider == "aesgcm":
+        first = ProviderConfiguration(aesgcm=keys)
+    else:
+        first = ProviderConfiguration(secretbox=keys)
+    providers = [first]
     if identity_last:
         providers.append(ProviderConfiguration(identity=IdentityConfiguration()))
     entry = ResourceConfiguration(resources=tuple(resources), providers=tuple(providers))

@@ -30,8 +30,14 @@ from kcrypt.config.resolve import ANY_GROUP_ANY_RESOURCE, GroupResource
 
 __all__ = ["AES_KEY_SIZES", "SECRETBOX_KEY_SIZES", "decode_secret", "validate"]
 
-MORE_THAN_ONE_ELEMENT = "more than one provider specified in a single element, should split into different list elements"
-NO_PROVIDER = "provider does not contain any of the expected providers: KMS, AESGCM, AESCBC, Secretbox, Identity"
+MORE_THAN_ONE_ELEMENT = (
+    "more than one provider specified in a single element, "
+    "should split into different list elements"
+)
+NO_PROVIDER = (
+    "provider does not contain any of the expected providers: "
+    "KMS, AESGCM, AESCBC, Secretbox, Identity"
+)
 EVENTS_GROUP = (
     "'*.events.k8s.io' objects are stored using the 'events' API group in etcd. "
     "Use 'events' instead in the config file"
