@@ -1,0 +1,95 @@
+"""aescbc: ``IV(16) || AES-CBC(PKCS#7(plaintext))``, unauthenticated.
+
+Kept for compatibility with clusters that use it; upstream recommends
+against it. The storage key is not authenticated, as upstream.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from kcrypt.envelope.base import ReadResult
+from kcrypt.envelope.errors import (
+    BadPadding,
+    EnvelopeError,
+    InvalidKey,
+    Truncated,
+    UnknownKey,
+    storage_key_text,
+)
+from kcrypt.envelope.provider import AESCBC_PREFIX, Key, Provider, keyed_provider
+
+__all__ = ["AESCBCTransformer", "aescbc"]
+
+AES_KEY_SIZES = (16, 24, 32)
+_BLOCK = 16
+
+
+def check_aes_key(key: Key, provider: str) -> None:
+    """Raise InvalidKey unless ``key`` is an AES-128/192/256 key (Go's aes.NewCipher rule)."""
+    if len(key.secret) not in AES_KEY_SIZES:
+        raise InvalidKey(
+            f"crypto/aes: invalid key size {len(key.secret)}", key_name=key.name, provider=provider
+        )
+
+
+class AESCBCTransformer:
+    """One aescbc key; upstream ``aes.NewCBCTransformer``."""
+
+    __slots__ = ("_algorithm", "name")
+
+    def __init__(self, key: Key) -> None:
+        check_aes_key(key, "aescbc")
+        self.name = key.name
+        self._algorithm = algorithms.AES(key.secret.reveal())
+
+    def to_storage(self, plaintext: bytes, *, context: bytes) -> bytes:
+        iv = os.urandom(_BLOCK)
+        padder = padding.PKCS7(128).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
+        return iv + encryptor.update(padded) + encryptor.finalize()
+
+    def from_storage(self, data: bytes, *, context: bytes) -> ReadResult:
+        if len(data) < _BLOCK:
+            raise self._error(
+                Truncated, "the stored data was shorter than the required size", context
+            )
+        iv, body = data[:_BLOCK], data[_BLOCK:]
+        if len(body) % _BLOCK:
+            raise self._error(
+                Truncated, "the stored data is not a multiple of the block size", context
+            )
+        decryptor = Cipher(self._algorithm, modes.CBC(iv)).decryptor()
+        result = decryptor.update(body) + decryptor.finalize()
+        # Padding is checked by hand, not with cryptography's unpadder: upstream
+        # accepts any pad length up to the whole body and tells "empty or not
+        # padded" from "bad pad bytes", and reads must accept what it accepts.
+        pad = result[-1] if result else 0
+        if pad == 0 or pad > len(result):
+            raise self._error(BadPadding, "invalid PKCS7 data (empty or not padded)", context)
+        if result[-pad:] != bytes([pad]) * pad:
+            raise self._error(BadPadding, "invalid padding on input", context)
+        return ReadResult(plaintext=result[:-pad], stale=False)
+
+    def _error(self, kind: type[EnvelopeError], message: str, context: bytes) -> EnvelopeError:
+        return kind(
+            message, key_name=self.name, provider="aescbc", storage_key=storage_key_text(context)
+        )
+
+
+def _no_key(context: bytes) -> UnknownKey:
+    return UnknownKey(
+        "no matching key was found for the provided AES transformer",
+        provider="aescbc",
+        storage_key=storage_key_text(context),
+    )
+
+
+def aescbc(keys: Sequence[Key]) -> Provider:
+    """The ``aescbc`` provider; the first key writes, the others only read (stale)."""
+    return keyed_provider(AESCBC_PREFIX, keys, AESCBCTransformer, no_match=_no_key)
