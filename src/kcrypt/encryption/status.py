@@ -1,0 +1,220 @@
+"""The ``secrets-encrypt status`` view: computed per request, never stored.
+
+Server side, :func:`status_document` builds k3s's ``EncryptionState`` JSON
+(field order stage, activekey, enable, hashmatch, hasherror, inactivekeys;
+``hashmatch`` omitted when false, keys as ``"<Type> <name>"``) plus kcrypt's
+optional ``reencrypt`` progress object. Client side, :func:`render_text` and
+:func:`render_json` print it exactly as k3s's CLI does::
+
+    Encryption Status: Enabled
+    Current Rotation Stage: rotate
+    Server Encryption Hashes: hash does not match between node-1 and node-2
+
+    Active  Key Type  Name
+    ------  --------  ----
+     *      AES-CBC   aescbckey-2021-12-10T22:54:38Z
+            AES-CBC   aescbckey
+
+(a leading blank line before the table, which Go's tabwriter pads with 2
+spaces, and a trailing blank line from ``fmt.Println``). Without a config the
+whole output is ``Encryption Status: Disabled, no configuration file found``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kcrypt.encryption.keys import key_type
+from kcrypt.encryption.model import KeyConfig, ReencryptProgress
+
+__all__ = [
+    "hash_error",
+    "progress_document",
+    "progress_line",
+    "render_json",
+    "render_text",
+    "status_document",
+    "tabwrite",
+]
+
+NO_CONFIG = "Encryption Status: Disabled, no configuration file found"
+
+
+def hash_error(annotations: Mapping[str, str]) -> str | None:
+    """k3s's cross-server check: every ``<stage>-<hash>`` equals the first one seen.
+
+    Servers with no record are skipped, as k3s skips unannotated nodes.
+    """
+    first: tuple[str, str] | None = None
+    for node, value in annotations.items():
+        if not value:
+            continue
+        if first is None:
+            first = (node, value)
+        elif value != first[1]:
+            return f"hash does not match between {first[0]} and {node}"
+    return None
+
+
+def status_document(
+    config: KeyConfig | None,
+    stage: str,
+    *,
+    annotations: Mapping[str, str],
+    progress: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The server's status JSON: k3s's fields in k3s's order, then ``reencrypt``."""
+    if config is None:
+        doc: dict[str, Any] = {"stage": "", "activekey": ""}
+        if progress:
+            doc["reencrypt"] = dict(progress)
+        return doc
+    active = ""
+    inactive: list[str] = []
+    identity_seen = False
+    for p in config.providers:
+        if p.kind == "identity":
+            identity_seen = True
+            continue
+        for k in p.keys:
+            label = f"{key_type(p.kind)} {k.name}"
+            if not active and not identity_seen:
+                active = label
+            else:
+                inactive.append(label)
+    doc = {"stage": stage, "activekey": active, "enable": config.enabled}
+    error = hash_error(annotations)
+    if error is None:
+        doc["hashmatch"] = True
+    else:
+        doc["hasherror"] = error
+    if inactive:
+        doc["inactivekeys"] = inactive
+    if progress:
+        doc["reencrypt"] = dict(progress)
+    return doc
+
+
+def progress_document(
+    progress: ReencryptProgress, *, running: bool, error: str = ""
+) -> dict[str, Any]:
+    """kcrypt's ``reencrypt`` status object (counts, rate, ETA; no key material)."""
+    doc: dict[str, Any] = {
+        "running": running,
+        "total": progress.total,
+        "done": progress.done,
+        "rewritten": progress.rewritten,
+        "skipped": progress.skipped,
+        "failed": progress.failed,
+        "rate": round(progress.rate, 1),
+        "finished": progress.finished,
+    }
+    eta = progress.eta
+    if running and eta is not None:
+        doc["eta"] = round(eta, 1)
+    if error:
+        doc["error"] = error
+    return doc
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
+
+
+def progress_line(doc: Mapping[str, Any]) -> str:
+    """``Reencryption Progress: 1200/10000 secrets (12.0%), 15000/s, ETA 1s``."""
+    total, done = int(doc.get("total", 0)), int(doc.get("done", 0))
+    pct = 100.0 * done / total if total else 100.0
+    text = f"Reencryption Progress: {done}/{total} secrets ({pct:.1f}%)"
+    text += f", {float(doc.get('rate', 0.0)):.0f}/s"
+    if doc.get("running"):
+        if "eta" in doc:
+            text += f", ETA {_duration(float(doc['eta']))}"
+    elif doc.get("finished"):
+        text += ", finished"
+    else:
+        text += ", stopped"
+    if doc.get("skipped"):
+        text += f", {doc['skipped']} skipped (written concurrently)"
+    if doc.get("failed"):
+        text += f", {doc['failed']} unreadable"
+    if doc.get("error"):
+        text += f": {doc['error']}"
+    return text
+
+
+def tabwrite(rows: Sequence[Sequence[str]], *, padding: int = 2) -> str:
+    """Go ``tabwriter.NewWriter(w, 0, 0, padding, ' ', 0)`` for tab-terminated cells.
+
+    Each row is its cells; all but the last cell are tab-terminated and padded
+    to the column's widest cell + ``padding``; the last cell is written as is.
+    An empty row is a blank line and ends the column block, as in Go.
+    """
+    out: list[str] = []
+    block: list[Sequence[str]] = []
+
+    def flush() -> None:
+        ncols = max((len(r) - 1 for r in block), default=0)
+        widths = [
+            max((len(r[c]) for r in block if len(r) - 1 > c), default=0) + padding
+            for c in range(ncols)
+        ]
+        for r in block:
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])]
+            out.append("".join(cells) + r[-1])
+        block.clear()
+
+    for row in rows:
+        if len(row) <= 1:
+            flush()
+            out.append(row[0] if row else "")
+        else:
+            block.append(row)
+    flush()
+    return "".join(line + "\n" for line in out)
+
+
+def render_text(doc: Mapping[str, Any]) -> str:
+    """k3s's text output for a status document (what ``fmt.Println`` prints)."""
+    if doc.get("enable") is None:
+        return NO_CONFIG + "\n"
+    out = "Encryption Status: Enabled\n" if doc["enable"] else "Encryption Status: Disabled\n"
+    out += f"Current Rotation Stage: {doc.get('stage', '')}\n"
+    if doc.get("hashmatch"):
+        out += "Server Encryption Hashes: All hashes match\n"
+    else:
+        out += f"Server Encryption Hashes: {doc.get('hasherror', '')}\n"
+    progress = doc.get("reencrypt")
+    if progress and (progress.get("running") or progress.get("error")):
+        out += progress_line(progress) + "\n"
+    active = str(doc.get("activekey") or "")
+    inactive = [str(k) for k in doc.get("inactivekeys") or []]
+    table = ""
+    if active or inactive:
+        rows: list[list[str]] = [
+            [""],
+            ["Active", "Key Type", "Name"],
+            ["------", "--------", "----"],
+        ]
+        if active:
+            kind, _, name = active.partition(" ")
+            rows.append([" *", kind, name])
+        for key in inactive:
+            kind, _, name = key.partition(" ")
+            rows.append(["", kind, name])
+        table = tabwrite(rows)
+    return out + table + "\n"
+
+
+def render_json(doc: Mapping[str, Any]) -> str:
+    """``json.MarshalIndent(status, "", "\\t")``: k3s's fields, then kcrypt's extras."""
+    return json.dumps(dict(doc), indent="\t", ensure_ascii=False)

@@ -1,0 +1,236 @@
+"""Pure stage transitions: (config, stage, command) -> new config, stage, job.
+
+k3s's provider order (research note §2.3-2.4), with P the configured provider
+(``--secrets-encryption-provider``) and k0 the old, k1 the new key:
+
+=============  ================  ==========================================  ===================
+command        stage needed      config written                              stage after
+=============  ================  ==========================================  ===================
+prepare        start/finished    [P[k0,k1], identity] (k1 appended last)      prepare
+rotate         prepare           [P[k1,k0], identity] (right-rotate)          rotate
+reencrypt      rotate            unchanged; pass, then drop P's last key      reencrypt_active ->
+                                 (``--skip``: keep keys, back to old stage)   reencrypt_finished
+rotate-keys    start/finished    [P[k1,...], others..., identity]; pass,      reencrypt_active ->
+                                 then the removal rule                        reencrypt_finished
+disable        any               [identity, P, others...]; pass (skip)        unchanged
+enable         any               [P, others..., identity]; pass (skip)        unchanged
+=============  ================  ==========================================  ===================
+
+Removal rule (k3s ``reencryptAndRemoveKey``): if P has more than one key,
+drop P's last key; else if another type still has keys, drop that type's last
+key (a provider switch through rotate-keys: [secretbox[s1], aescbc[k0]] ->
+[secretbox[s1]]); else nothing ("No keys to remove, switched from identity
+provider").
+
+Deliberate differences from k3s, each a fix for a reported failure:
+
+* ``enable`` with no config, or an identity-only one, generates a key and
+  really enables (k3s writes identity-only, or panics on it: research §5).
+* ``disable`` keeps every key provider after identity (k3s drops the
+  secondary type, which would strand values written with it mid-migration).
+* ``prepare`` and ``rotate`` refuse secretbox with k3s's message; ``reencrypt``
+  does not, so disable/enable with ``reencrypt --force --skip`` works for it.
+* ``rotate-keys`` writes its final config at once: on a single server the
+  intermediate ``[P[k0,k1]]`` step only matters for HA convergence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kcrypt.encryption.errors import EncryptionError, HashMismatch, UnsupportedConfig
+from kcrypt.encryption.keys import new_key
+from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
+from kcrypt.encryption.stages import FORCEABLE, Command, ParsedRequest, Stage, check_stage
+
+__all__ = ["Plan", "Removal", "disabled_config", "enabled_config", "plan", "removal"]
+
+KeyFactory = Callable[[str, KeyConfig | None], ConfigKey]
+
+
+def _default_key(kind: str, config: KeyConfig | None) -> ConfigKey:
+    return new_key(kind, config=config)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a command does now (``config``, ``stage``) and whether a pass follows.
+
+    ``reencrypt``: start a re-encryption pass under ``config``; when it is done
+    record ``after_stage`` and, if ``remove_key``, apply :func:`removal`.
+    """
+
+    config: KeyConfig
+    stage: Stage
+    changed: bool
+    reencrypt: bool
+    remove_key: bool
+    after_stage: Stage
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    config: KeyConfig
+    removed: tuple[tuple[str, str], ...]
+    """(kind, key name) pairs leaving the config."""
+    message: str
+
+
+def _others(config: KeyConfig | None, primary: str) -> list[ProviderKeys]:
+    if config is None:
+        return []
+    return [p for p in config.providers if p.kind not in ("identity", primary) and p.keys]
+
+
+def enabled_config(
+    config: KeyConfig | None, primary: str, keys: tuple[ConfigKey, ...]
+) -> KeyConfig:
+    """``[primary[keys], other key types..., identity]``."""
+    return KeyConfig(
+        (ProviderKeys(primary, keys), *_others(config, primary), ProviderKeys("identity"))
+    )
+
+
+def disabled_config(config: KeyConfig) -> KeyConfig:
+    """``[identity, key providers in their current order...]``."""
+    keyed = [p for p in config.providers if p.kind != "identity" and p.keys]
+    return KeyConfig((ProviderKeys("identity"), *keyed))
+
+
+def _no_secretbox(command: Command, provider: str) -> None:
+    if provider == "secretbox":
+        raise UnsupportedConfig(
+            f"{command.value} does not support secretbox key type, use rotate-keys instead"
+        )
+
+
+def plan(
+    config: KeyConfig | None,
+    stage: Stage,
+    request: ParsedRequest,
+    *,
+    provider: str,
+    node: str,
+    hash_error: str | None = None,
+    previous_stage: Stage | None = None,
+    make_key: KeyFactory = _default_key,
+) -> Plan:
+    """The outcome of ``request`` at ``stage``; raises k3s's errors when refused.
+
+    ``previous_stage`` is the last stage before a running/failed pass (what
+    ``--skip`` returns to when forced from ``reencrypt_active``).
+    """
+    cmd, force = request.command, request.force
+    unchecked = cmd in (Command.ENABLE, Command.DISABLE) or (force and cmd in FORCEABLE)
+    if hash_error and not unchecked:
+        raise HashMismatch(hash_error)
+    check_stage(cmd, stage, force=force, node=node)
+    keep = previous_stage or stage
+
+    def same(message: str) -> Plan:
+        assert config is not None
+        return Plan(config, stage, False, False, False, stage, message)
+
+    if cmd is Command.ENABLE:
+        if config is None or not config.key_kinds():
+            key = make_key(provider, config)
+            new = enabled_config(config, provider, (key,))
+            return Plan(new, stage, True, True, False, keep, "Enabling secrets encryption")
+        if config.enabled:
+            return same("Secrets encryption already enabled")
+        keys = config.keys_of(provider)
+        if not keys:
+            raise EncryptionError(
+                f"cannot enable secrets encryption with {provider} key type, no keys found"
+            )
+        new = enabled_config(config, provider, keys)
+        return Plan(new, stage, True, True, False, keep, "Enabling secrets encryption")
+    if cmd is Command.DISABLE:
+        if config is None:
+            return Plan(
+                KeyConfig((ProviderKeys("identity"),)),
+                stage,
+                True,
+                False,
+                False,
+                stage,
+                "Secrets encryption already disabled",
+            )
+        if not config.enabled:
+            return same("Secrets encryption already disabled")
+        new = disabled_config(config)
+        return Plan(new, stage, True, True, False, keep, "Disabling secrets encryption")
+    if cmd is Command.ROTATE_KEYS:
+        key = make_key(provider, config)
+        keys = (key, *(config.keys_of(provider) if config else ()))
+        new = enabled_config(config, provider, keys)
+        return Plan(
+            new,
+            Stage.REENCRYPT_ACTIVE,
+            True,
+            True,
+            True,
+            Stage.REENCRYPT_FINISHED,
+            f"Rotating secrets-encryption {provider} keys",
+        )
+    if config is None:
+        raise EncryptionError("secrets encryption is not configured; run 'enable' first")
+    if cmd is Command.REENCRYPT:
+        after = keep if request.skip else Stage.REENCRYPT_FINISHED
+        return Plan(
+            config,
+            Stage.REENCRYPT_ACTIVE,
+            False,
+            True,
+            not request.skip,
+            after,
+            "Reencrypting secrets",
+        )
+    _no_secretbox(cmd, provider)
+    keys = config.keys_of(provider)
+    if not keys:
+        raise EncryptionError(
+            f"{cmd.value} needs existing {provider} keys; use rotate-keys to switch provider"
+        )
+    if cmd is Command.PREPARE:
+        key = make_key(provider, config)
+        new = enabled_config(config, provider, (*keys, key))
+        return Plan(new, Stage.PREPARE, True, False, False, Stage.PREPARE, "Adding key")
+    # Command.ROTATE: right-rotate, the newest (last) key becomes the writer.
+    new = enabled_config(config, provider, (keys[-1], *keys[:-1]))
+    return Plan(
+        new,
+        Stage.ROTATE,
+        True,
+        False,
+        False,
+        Stage.ROTATE,
+        f"Encryption {provider} keys right rotated",
+    )
+
+
+def removal(config: KeyConfig, *, provider: str) -> Removal:
+    """k3s's removal rule after a finished pass (see the module docstring)."""
+    primary = config.keys_of(provider)
+    target: str | None = None
+    if len(primary) > 1:
+        target = provider
+    else:
+        others = _others(config, provider)
+        if primary and others:
+            target = others[-1].kind
+    if target is None:
+        return Removal(config, (), "No keys to remove, switched from identity provider")
+    providers: list[ProviderKeys] = []
+    removed: tuple[tuple[str, str], ...] = ()
+    for p in config.providers:
+        if p.kind == target:
+            removed = ((p.kind, p.keys[-1].name),)
+            if len(p.keys) > 1:
+                providers.append(ProviderKeys(p.kind, p.keys[:-1]))
+        else:
+            providers.append(p)
+    names = ", ".join(n for _, n in removed)
+    return Removal(KeyConfig(tuple(providers)), removed, f"Removing {target} key: {names}")
