@@ -9,7 +9,7 @@ PROTOC=(.venv/bin/python -m grpc_tools.protoc -Isrc)
 
 # --- etcd v3 API subset (kcrypt.datastore.etcd.proto) ---
 ETCD=src/kcrypt/datastore/etcd/proto
-"${PROTOC[@]}" --python_out=src --grpc_python_out=src \
+"${PROTOC[@]}" --python_out=src --pyi_out=src --grpc_python_out=src \
   "$ETCD/kv.proto" "$ETCD/rpc.proto"
 
 # --- Kubernetes object subset (kcrypt.codec.proto): runtime.Unknown, meta/v1, core/v1 ---
