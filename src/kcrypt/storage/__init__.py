@@ -1,1 +1,54 @@
-"""See DESIGN.md."""
+"""Objects = codec + the envelope chain per resource + the datastore.
+
+:class:`ObjectStore` gives kube-apiserver's storage semantics
+(resourceVersion = datastore revision, compare-and-swap updates, stale values
+rewritten on update, consistent paged lists, watches); :class:`TransformerRegistry`
+holds the live transformers and swaps them atomically on config reload.
+"""
+
+from kcrypt.storage.errors import (
+    AlreadyExists,
+    BadRequest,
+    Cause,
+    Conflict,
+    Expired,
+    Forbidden,
+    InternalError,
+    Invalid,
+    NotFound,
+    StorageError,
+)
+from kcrypt.storage.metrics import StorageMetrics
+from kcrypt.storage.selectors import (
+    FieldSelector,
+    LabelSelector,
+    parse_field_selector,
+    parse_label_selector,
+)
+from kcrypt.storage.store import ObjectList, ObjectStore, Preconditions, UpdateFn, WatchEvent
+from kcrypt.storage.transformers import TransformerRegistry, TransformerSource
+
+__all__ = [
+    "AlreadyExists",
+    "BadRequest",
+    "Cause",
+    "Conflict",
+    "Expired",
+    "FieldSelector",
+    "Forbidden",
+    "InternalError",
+    "Invalid",
+    "LabelSelector",
+    "NotFound",
+    "ObjectList",
+    "ObjectStore",
+    "Preconditions",
+    "StorageError",
+    "StorageMetrics",
+    "TransformerRegistry",
+    "TransformerSource",
+    "UpdateFn",
+    "WatchEvent",
+    "parse_field_selector",
+    "parse_label_selector",
+]

@@ -1,0 +1,545 @@
+"""ObjectStore: Kubernetes objects over the datastore, with kube-apiserver's semantics.
+
+An object is kept at its storage key (``/registry/secrets/<ns>/<name>``) as
+the codec's protobuf bytes passed through the resource's transformer, with
+the full key as the transformer's additional data. ``resourceVersion`` is the
+datastore's ``mod_revision`` and is never stored inside the value.
+
+Updates follow k8s.io/apiserver's ``GuaranteedUpdate``: read, let the caller
+compute the new object, compare-and-swap on the revision read, and on a lost
+race read again and call the caller again. The one rule that matters for
+encryption at rest: an update whose encoded object equals the stored one is
+*not* written, unless the stored value was read with a key that is no longer
+the write key (``stale``), in which case it is rewritten under the write key.
+That is exactly why ``kubectl get secrets -A -o json | kubectl replace -f -``
+re-encrypts every secret on a real cluster, and it does here too.
+
+List pages carry kube-apiserver's continue token (base64url JSON holding the
+start key and the revision of the first page), and later pages are read at
+that revision, so a paged list is one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import inspect
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kcrypt import codec
+from kcrypt.datastore import errors as ds_errors
+from kcrypt.datastore.contract import Datastore, EventType, KeyValue
+from kcrypt.envelope import EnvelopeError, Transformer
+from kcrypt.storage.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Expired,
+    InternalError,
+    NotFound,
+)
+from kcrypt.storage.metrics import StorageMetrics
+from kcrypt.storage.selectors import (
+    FieldSelector,
+    LabelSelector,
+    parse_field_selector,
+    parse_label_selector,
+)
+from kcrypt.storage.transformers import TransformerRegistry
+
+__all__ = ["ObjectList", "ObjectStore", "Preconditions", "UpdateFn", "WatchEvent"]
+
+log = logging.getLogger("kcrypt.storage")
+
+Obj = dict[str, Any]
+UpdateFn = Callable[[Obj], Obj | Awaitable[Obj]]
+"""Given the current object (a private copy), return the desired one, or raise."""
+
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
+_TOO_OLD_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this response "
+    "to retrieve the remainder of the results. Continuing with the provided token results in an "
+    "inconsistent list - objects that were created, modified, or deleted between the time the "
+    "first chunk was returned and now may show up in the list."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectList:
+    """One page: ``continue_token`` is ``""`` on the last page."""
+
+    items: tuple[Obj, ...]
+    resource_version: str
+    continue_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED
+    object: Obj
+
+
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """Delete preconditions (``DeleteOptions.preconditions``)."""
+
+    uid: str | None = None
+    resource_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    obj: Obj
+    plaintext: bytes
+    stale: bool
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _meta(obj: Obj) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+        obj["metadata"] = meta
+    return meta
+
+
+def encode_continue(key: str, *, key_prefix: str, revision: int) -> str:
+    """kube-apiserver's token: base64url(JSON{v, rv, start}) with start = key after prefix + NUL."""
+    body = {"v": "meta.k8s.io/v1", "rv": revision, "start": key[len(key_prefix) :] + "\x00"}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_continue(token: str, *, key_prefix: str) -> tuple[str, int]:
+    """(key to start strictly after, revision) from a token :func:`encode_continue` made."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body = json.loads(raw)
+        version, revision, start = body["v"], body["rv"], body["start"]
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise BadRequest(
+            "continue key is not valid: incorrect encoded start resourceVersion "
+            "(version meta.k8s.io/v1)"
+        ) from None
+    if version != "meta.k8s.io/v1" or not isinstance(revision, int) or not isinstance(start, str):
+        raise BadRequest("continue key is not valid: server does not recognize this encoding")
+    if revision <= 0 or not start or start.startswith("/") or ".." in start.split("/"):
+        raise BadRequest("continue key is not valid: the start key is not a relative path")
+    return key_prefix + start.removesuffix("\x00"), revision
+
+
+class ObjectStore:
+    """Typed get/list/create/update/delete/watch of Kubernetes objects (JSON-form dicts).
+
+    ``transformers`` is consulted once per operation; ``prefix`` is the
+    key prefix (kube-apiserver's ``--etcd-prefix``, default ``/registry``).
+    """
+
+    def __init__(
+        self,
+        datastore: Datastore,
+        transformers: TransformerRegistry,
+        *,
+        prefix: str = codec.DEFAULT_PREFIX,
+        metrics: StorageMetrics | None = None,
+    ) -> None:
+        self.datastore = datastore
+        self.transformers = transformers
+        self.prefix = prefix
+        self.metrics = metrics
+
+    # -- keys and values -------------------------------------------------
+
+    def key(self, resource: str, name: str, *, namespace: str | None = None) -> str:
+        """The storage key; a name that cannot be a path segment is a BadRequest."""
+        kind = codec.kind_for_resource(resource)
+        try:
+            return codec.storage_key(
+                resource, namespace if kind.namespaced else None, name, prefix=self.prefix
+            )
+        except codec.CodecError as exc:
+            raise BadRequest(f"Name parameter invalid: {name!r}: {exc}") from None
+
+    def _list_prefix(self, resource: str, namespace: str | None) -> str:
+        kind = codec.kind_for_resource(resource)
+        try:
+            return codec.resource_prefix(
+                resource, namespace if kind.namespaced else None, prefix=self.prefix
+            )
+        except codec.CodecError as exc:
+            raise BadRequest(f"invalid namespace {namespace!r}: {exc}") from None
+
+    def _transform_out(
+        self, resource: str, transformer: Transformer, key: str, data: bytes
+    ) -> bytes:
+        start = time.perf_counter()
+        try:
+            value = transformer.to_storage(data, context=key.encode())
+        except EnvelopeError as exc:
+            self._record(resource, "to_storage", "", start, ok=False)
+            raise InternalError(f"unable to transform key {key!r}: {exc}") from None
+        prefix = ""
+        if value.startswith(b"k8s:enc:"):
+            parsed = _written_prefix(value)
+            prefix = parsed
+        self._record(resource, "to_storage", prefix, start, ok=True)
+        return value
+
+    def _record(self, resource: str, kind: str, prefix: str, start: float, *, ok: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.record(
+                resource,
+                transformation_type=kind,
+                prefix=prefix,
+                seconds=time.perf_counter() - start,
+                ok=ok,
+            )
+
+    def _read(self, resource: str, transformer: Transformer, kv: KeyValue) -> _Read:
+        start = time.perf_counter()
+        try:
+            result = transformer.from_storage(kv.value, context=kv.key.encode())
+        except EnvelopeError as exc:
+            self._record(resource, "from_storage", "", start, ok=False)
+            log.warning("unable to transform key %s: %s", kv.key, type(exc).__name__)
+            raise InternalError(f"unable to transform key {kv.key!r}: {exc}") from None
+        self._record(resource, "from_storage", result.prefix, start, ok=True)
+        try:
+            obj = codec.decode_storage(result.plaintext)
+        except codec.CodecError as exc:
+            raise InternalError(f"unable to decode key {kv.key!r}: {exc}") from None
+        _meta(obj)["resourceVersion"] = str(kv.mod_revision)
+        return _Read(obj, result.plaintext, result.stale)
+
+    def _encode(self, obj: Obj) -> bytes:
+        try:
+            return codec.encode_storage(obj)
+        except codec.CodecError as exc:
+            raise BadRequest(str(exc)) from None
+
+    @staticmethod
+    def _decoded(data: bytes, revision: int) -> Obj:
+        out = codec.decode_storage(data)
+        _meta(out)["resourceVersion"] = str(revision)
+        return out
+
+    @staticmethod
+    def _typed(resource: str, obj: Obj) -> Obj:
+        kind = codec.kind_for_resource(resource)
+        obj["apiVersion"] = kind.api_version
+        obj["kind"] = kind.kind
+        meta = _meta(obj)
+        meta.pop("resourceVersion", None)
+        meta.pop("selfLink", None)
+        if not kind.namespaced:
+            meta.pop("namespace", None)
+        return obj
+
+    # -- reads -------------------------------------------------------------
+
+    async def get(self, resource: str, name: str, *, namespace: str | None = None) -> Obj:
+        key = self.key(resource, name, namespace=namespace)
+        kv = await self.datastore.get(key)
+        if kv is None:
+            raise NotFound(resource, name)
+        return self._read(resource, self.transformers.for_resource(resource), kv).obj
+
+    async def list(
+        self,
+        resource: str,
+        *,
+        namespace: str | None = None,
+        limit: int = 0,
+        continue_token: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        resource_version_match: str | None = None,
+    ) -> ObjectList:
+        """One page of at most ``limit`` matching objects (0: all)."""
+        labels = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector, resource=resource)
+        key_prefix = self._list_prefix(resource, namespace)
+        transformer = self.transformers.for_resource(resource)
+        start_after: str | None = None
+        revision = 0
+        if continue_token:
+            start_after, revision = decode_continue(continue_token, key_prefix=key_prefix)
+        elif resource_version and resource_version_match == "Exact":
+            revision = _parse_rv(resource_version)
+        items: list[Obj] = []
+        while True:
+            try:
+                page = await self.datastore.range(
+                    key_prefix, start_after=start_after, limit=limit, revision=revision
+                )
+            except ds_errors.Compacted:
+                if continue_token:
+                    raise Expired(_TOO_OLD_CONTINUE) from None
+                raise Expired(f"too old resource version: {revision}") from None
+            except ds_errors.FutureRevision as exc:
+                raise BadRequest(
+                    f"Too large resource version: {exc.revision}, current: {exc.current}"
+                ) from None
+            revision = page.revision
+            for i, kv in enumerate(page.kvs):
+                obj = self._read(resource, transformer, kv).obj
+                if _matches(obj, labels, fields):
+                    items.append(obj)
+                if limit and len(items) >= limit:
+                    more = page.more or i + 1 < len(page.kvs)
+                    token = (
+                        encode_continue(kv.key, key_prefix=key_prefix, revision=revision)
+                        if more
+                        else ""
+                    )
+                    return ObjectList(tuple(items), str(revision), token)
+            if not page.more or not page.kvs:
+                return ObjectList(tuple(items), str(revision), "")
+            start_after = page.kvs[-1].key
+
+    # -- writes ------------------------------------------------------------
+
+    async def create(self, resource: str, obj: Mapping[str, Any]) -> Obj:
+        """Create ``obj``; fills uid, creationTimestamp and a name from generateName."""
+        new = self._typed(resource, copy.deepcopy(dict(obj)))
+        meta = _meta(new)
+        namespace = meta.get("namespace") or None
+        generate = not meta.get("name") and bool(meta.get("generateName"))
+        transformer = self.transformers.for_resource(resource)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = _now()
+        for _attempt in range(8 if generate else 1):
+            if generate:
+                suffix = "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))
+                meta["name"] = f"{meta['generateName']}{suffix}"
+            name = meta.get("name") or ""
+            key = self.key(resource, name, namespace=namespace)
+            data = self._encode(new)
+            value = self._transform_out(resource, transformer, key, data)
+            try:
+                revision = await self.datastore.create(key, value)
+            except ds_errors.KeyExists:
+                continue
+            return self._decoded(data, revision)
+        raise AlreadyExists(resource, str(meta.get("name", "")))
+
+    async def update(
+        self,
+        resource: str,
+        obj: Mapping[str, Any],
+        *,
+        prepare: Callable[[Obj, Obj], Obj] | None = None,
+    ) -> Obj:
+        """Replace the object named in ``obj`` (PUT).
+
+        A ``metadata.resourceVersion`` in ``obj`` must equal the stored one
+        (else Conflict); without one the update is unconditional. ``prepare``
+        (new, current) -> new runs on every attempt (defaulting, validation).
+        """
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        wanted_rv = str(meta.get("resourceVersion") or "")
+
+        def fn(current: Obj) -> Obj:
+            if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+                raise Conflict(resource, name)
+            new = copy.deepcopy(dict(obj))
+            return prepare(new, current) if prepare is not None else new
+
+        return await self.guaranteed_update(
+            resource, name, fn, namespace=meta.get("namespace") or None
+        )
+
+    async def guaranteed_update(
+        self, resource: str, name: str, fn: UpdateFn, *, namespace: str | None = None
+    ) -> Obj:
+        """Read, ``fn(current) -> new``, CAS; on a lost race read again and repeat.
+
+        Unchanged and not stale: nothing is written and ``current`` is returned
+        with its resourceVersion. Unchanged but stale: rewritten under the
+        current write key (a new resourceVersion).
+        """
+        key = self.key(resource, name, namespace=namespace)
+        transformer = self.transformers.for_resource(resource)
+        kv = await self.datastore.get(key)
+        while True:
+            if kv is None:
+                raise NotFound(resource, name)
+            read = self._read(resource, transformer, kv)
+            result = fn(copy.deepcopy(read.obj))
+            new = await result if inspect.isawaitable(result) else result
+            new = self._typed(resource, new)
+            _keep_system_fields(new, read.obj)
+            data = self._encode(new)
+            if data == read.plaintext and not read.stale:
+                return read.obj
+            value = self._transform_out(resource, transformer, key, data)
+            outcome = await self.datastore.update(key, value, mod_revision=kv.mod_revision)
+            if outcome.ok:
+                if data == read.plaintext:
+                    log.info("rewrote stale value at %s", key)
+                return self._decoded(data, outcome.revision)
+            kv = outcome.current
+
+    async def delete(
+        self,
+        resource: str,
+        name: str,
+        *,
+        namespace: str | None = None,
+        preconditions: Preconditions | None = None,
+    ) -> Obj:
+        """Delete and return the last stored object; preconditions mismatch -> Conflict."""
+        key = self.key(resource, name, namespace=namespace)
+        transformer = self.transformers.for_resource(resource)
+        kv = await self.datastore.get(key)
+        while True:
+            if kv is None:
+                raise NotFound(resource, name)
+            current = self._read(resource, transformer, kv).obj
+            _check_preconditions(resource, name, current, preconditions)
+            outcome = await self.datastore.delete(key, mod_revision=kv.mod_revision)
+            if outcome.ok:
+                return current
+            kv = await self.datastore.get(key)
+
+    # -- watch -------------------------------------------------------------
+
+    async def watch(
+        self,
+        resource: str,
+        *,
+        namespace: str | None = None,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> AsyncIterator[WatchEvent]:
+        """Changes after ``resource_version``; without one (or "0"), first the
+        current objects as ADDED. Objects leaving the selection come as
+        DELETED, entering it as ADDED, as kube-apiserver does."""
+        labels = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector, resource=resource)
+        key_prefix = self._list_prefix(resource, namespace)
+        transformer = self.transformers.for_resource(resource)
+        if resource_version in (None, "", "0"):
+            listed = await self.list(
+                resource,
+                namespace=namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+            )
+            for obj in listed.items:
+                yield WatchEvent("ADDED", obj)
+            start = int(listed.resource_version) + 1
+        else:
+            start = _parse_rv(resource_version) + 1
+        selective = not (labels.empty and fields.empty)
+        try:
+            async with aclosing(
+                self.datastore.watch(key_prefix, start_revision=start)  # type: ignore[type-var]
+            ) as events:
+                async for ev in events:
+                    event = self._watch_event(resource, transformer, ev, labels, fields, selective)
+                    if event is not None:
+                        yield event
+        except ds_errors.Compacted as exc:
+            raise Expired(
+                f"too old resource version: {resource_version} ({exc.compact_revision})"
+            ) from None
+
+    def _watch_event(
+        self,
+        resource: str,
+        transformer: Transformer,
+        ev: Any,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        selective: bool,
+    ) -> WatchEvent | None:
+        if ev.type is EventType.DELETE:
+            if ev.prev is None:
+                return None
+            old = self._read(resource, transformer, ev.prev).obj
+            _meta(old)["resourceVersion"] = str(ev.kv.mod_revision)
+            return WatchEvent("DELETED", old) if _matches(old, labels, fields) else None
+        new = self._read(resource, transformer, ev.kv).obj
+        created = ev.prev is None or ev.kv.create_revision == ev.kv.mod_revision
+        now_in = _matches(new, labels, fields)
+        if created:
+            return WatchEvent("ADDED", new) if now_in else None
+        was_in = True
+        if selective:
+            was_in = _matches(self._read(resource, transformer, ev.prev).obj, labels, fields)
+        if now_in:
+            return WatchEvent("MODIFIED" if was_in else "ADDED", new)
+        return WatchEvent("DELETED", new) if was_in else None
+
+
+def _written_prefix(value: bytes) -> str:
+    parts = value.split(b":", 5)
+    if len(parts) < 6:
+        return ""
+    return b":".join(parts[:5]).decode("ascii", "replace") + ":"
+
+
+def _parse_rv(value: str) -> int:
+    try:
+        rv = int(value)
+    except ValueError:
+        raise BadRequest(f'resourceVersion: Invalid value: "{value}": must be an integer') from None
+    if rv < 0:
+        raise BadRequest(f'resourceVersion: Invalid value: "{value}": must be non-negative')
+    return rv
+
+
+def _matches(obj: Obj, labels: LabelSelector, fields: FieldSelector) -> bool:
+    if not labels.empty and not labels.matches(_meta(obj).get("labels")):
+        return False
+    return fields.empty or fields.matches(obj)
+
+
+def _keep_system_fields(new: Obj, current: Obj) -> None:
+    """BeforeUpdate: identity and creation time come from the stored object."""
+    meta, old = _meta(new), current["metadata"]
+    meta["name"] = old.get("name")
+    if "namespace" in old:
+        meta["namespace"] = old["namespace"]
+    if not meta.get("uid") and old.get("uid"):
+        meta["uid"] = old["uid"]
+    if old.get("creationTimestamp"):
+        meta["creationTimestamp"] = old["creationTimestamp"]
+
+
+def _check_preconditions(resource: str, name: str, current: Obj, pre: Preconditions | None) -> None:
+    if pre is None:
+        return
+    meta = current["metadata"]
+    if pre.uid is not None and pre.uid != meta.get("uid"):
+        raise Conflict(
+            resource,
+            name,
+            f"Precondition failed: UID in precondition: {pre.uid}, "
+            f"UID in object meta: {meta.get('uid', '')}",
+        )
+    if pre.resource_version is not None and pre.resource_version != meta.get("resourceVersion"):
+        raise Conflict(
+            resource,
+            name,
+            f"Precondition failed: ResourceVersion in precondition: {pre.resource_version}, "
+            f"ResourceVersion in object meta: {meta.get('resourceVersion', '')}",
+        )
