@@ -1,0 +1,135 @@
+"""Every SQL statement kcrypt runs, as text (kine's habit: a driver is data).
+
+Rows are selected with the same column list everywhere (see ``row_select``)
+so ``log.py`` turns any of them into a ``Row`` with one function. Reads of a
+key at a revision take its newest row with ``id <= revision``; that is
+kine's model, and the ``(name, id)`` index answers it without a scan.
+"""
+
+from __future__ import annotations
+
+from kcrypt.datastore.sqlite.schema import COMPACT_REV_KEY
+
+__all__ = [
+    "COMPACT",
+    "COMPACT_REV",
+    "COMPACT_VERSIONS",
+    "CURRENT_REV",
+    "INIT_COMPACT_ROW",
+    "INSERT",
+    "INSERT_VERSION",
+    "LEASES_EXPIRED",
+    "LEASE_DELETE",
+    "LEASE_GET",
+    "LEASE_PUT",
+    "MAX_REVISION",
+    "SET_COMPACT_REV",
+    "after_sql",
+    "count_sql",
+    "latest_many_sql",
+    "latest_sql",
+    "live_sql",
+    "live_with_lease_sql",
+]
+
+MAX_REVISION = 2**62
+
+CURRENT_REV = """
+    SELECT MAX(
+        COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kine'), 0),
+        COALESCE((SELECT MAX(id) FROM kine), 0))"""
+
+COMPACT_REV = f"SELECT MAX(prev_revision) FROM kine WHERE name = '{COMPACT_REV_KEY}'"
+
+SET_COMPACT_REV = f"UPDATE kine SET prev_revision = ? WHERE name = '{COMPACT_REV_KEY}'"
+
+INSERT = """INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease,
+    value, old_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+
+INIT_COMPACT_ROW = f"""INSERT INTO kine(name, created, deleted, create_revision, prev_revision,
+    lease, value, old_value) VALUES ('{COMPACT_REV_KEY}', 1, 0, 0, 0, 0, x'', NULL)"""
+
+INSERT_VERSION = "INSERT OR REPLACE INTO kcrypt_version(id, version) VALUES (?, ?)"
+
+# kine's CompactSQL with a lower bound, so that each compaction only visits
+# the rows appended since the previous one.
+_DOOMED = f"""
+    SELECT kp.prev_revision FROM kine AS kp
+    WHERE kp.name != '{COMPACT_REV_KEY}' AND kp.prev_revision != 0
+        AND kp.id > :after AND kp.id <= :upto
+    UNION
+    SELECT kd.id FROM kine AS kd
+    WHERE kd.deleted != 0 AND kd.id > :after AND kd.id <= :upto"""
+
+COMPACT_VERSIONS = f"DELETE FROM kcrypt_version WHERE id IN ({_DOOMED})"
+COMPACT = f"DELETE FROM kine WHERE id IN ({_DOOMED})"
+
+LEASE_PUT = "INSERT OR REPLACE INTO kcrypt_lease(id, ttl, expires) VALUES (?, ?, ?)"
+LEASE_GET = "SELECT id, ttl, expires FROM kcrypt_lease WHERE id = ?"
+LEASE_DELETE = "DELETE FROM kcrypt_lease WHERE id = ?"
+LEASES_EXPIRED = "SELECT id FROM kcrypt_lease WHERE expires <= ?"
+
+_COUNT_VERSION = """(SELECT COUNT(*) FROM kine AS c
+    WHERE c.name = kv.name AND c.id >= kv.create_revision AND c.id <= kv.id AND c.deleted = 0)"""
+
+
+def row_select(*, versions: bool, prev_lease: bool = False) -> str:
+    """``SELECT <row columns> FROM kine AS kv ...`` (``versions``: the file has
+    kcrypt_version; ``prev_lease``: join the replaced row for its lease)."""
+    counted = f"CASE WHEN kv.created != 0 THEN 1 ELSE {_COUNT_VERSION} END"
+    version = f"COALESCE(v.version, {counted})" if versions else counted
+    old_lease = "COALESCE(p.lease, kv.lease)" if prev_lease else "kv.lease"
+    joins = "LEFT JOIN kcrypt_version AS v ON v.id = kv.id" if versions else ""
+    if prev_lease:
+        joins += " LEFT JOIN kine AS p ON p.id = kv.prev_revision"
+    return f"""SELECT kv.id, kv.name, kv.created, kv.deleted, kv.create_revision,
+        kv.prev_revision, kv.lease, kv.value, kv.old_value, {version}, {old_lease}
+        FROM kine AS kv {joins}"""
+
+
+def latest_sql(*, versions: bool) -> str:
+    return f"""{row_select(versions=versions)}
+        WHERE kv.name = ? AND kv.id <= ? ORDER BY kv.id DESC LIMIT 1"""
+
+
+def latest_many_sql(*, versions: bool) -> str:
+    """Newest row of each name in the JSON array bound to the one parameter."""
+    return f"""{row_select(versions=versions)}
+        WHERE kv.id IN (SELECT MAX(m.id) FROM kine AS m
+            WHERE m.name IN (SELECT value FROM json_each(?)) GROUP BY m.name)"""
+
+
+def _live_where(*, has_hi: bool, has_after: bool) -> str:
+    return f"""
+        WHERE kv.name >= :lo {"AND kv.name < :hi" if has_hi else ""}
+            {"AND kv.name > :after" if has_after else ""}
+            AND kv.name != '{COMPACT_REV_KEY}' AND kv.deleted = 0
+            AND kv.id = (SELECT MAX(m.id) FROM kine AS m WHERE m.name = kv.name AND m.id <= :rev)"""
+
+
+def live_sql(*, versions: bool, has_hi: bool, has_after: bool, limited: bool) -> str:
+    """Live rows at ``:rev`` in name order, streamed from the name index."""
+    where = _live_where(has_hi=has_hi, has_after=has_after)
+    return f"""{row_select(versions=versions)} {where}
+        ORDER BY kv.name {"LIMIT :limit" if limited else ""}"""
+
+
+def count_sql(*, has_hi: bool) -> str:
+    return f"SELECT COUNT(*) FROM kine AS kv {_live_where(has_hi=has_hi, has_after=False)}"
+
+
+def after_sql(*, versions: bool, has_hi: bool) -> str:
+    """Rows in ``(:rev, :upto]`` under the prefix, in revision order. kine's
+    gap "fill" rows (a tombstone with no previous row) are not events."""
+    return f"""{row_select(versions=versions, prev_lease=True)}
+        WHERE kv.id > :rev AND kv.id <= :upto
+            AND kv.name >= :lo {"AND kv.name < :hi" if has_hi else ""}
+            AND kv.name != '{COMPACT_REV_KEY}'
+            AND (kv.deleted = 0 OR kv.prev_revision != 0)
+        ORDER BY kv.id LIMIT :limit"""
+
+
+def live_with_lease_sql(*, versions: bool) -> str:
+    return f"""{row_select(versions=versions)}
+        WHERE kv.lease = ? AND kv.deleted = 0
+            AND kv.id = (SELECT MAX(m.id) FROM kine AS m WHERE m.name = kv.name)"""
