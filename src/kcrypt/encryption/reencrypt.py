@@ -1,0 +1,273 @@
+"""The re-encryption engine: every stored value under the write key, fast and resumable.
+
+It works on raw datastore values; objects are never decoded. For each page
+of keys under ``prefix`` (``range`` with ``start_after`` + ``limit``):
+
+1. read each value with the resource's transformer (``from_storage``);
+2. a value already under the write key (not ``stale`` and read under the
+   write prefix; identity reads count as stale unless identity writes) is left
+   alone; every other value is ``to_storage``'d again;
+3. the rewrites go out in one ``txn_put``, each compared on the value's
+   ``mod_revision``: a failed compare means a writer changed (or deleted) the
+   value since we read it, and a writer already used the write key, so the
+   value is skipped, never overwritten;
+4. a checkpoint (last key done, counts, config hash, start time) is written
+   under ``/kcrypt/reencrypt/checkpoint`` with compare-and-swap.
+
+The next page is read while the current one is rewritten. A pass started
+again with the same config hash resumes after the checkpoint's key. A cancel
+(``asyncio`` cancellation, a SIGKILL) at any point leaves every value either
+old-and-readable or new: the checkpoint only moves after its page's rewrites
+are durable, and a rewrite redone after a resume is a compared no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+from kcrypt.datastore.contract import Datastore, Page, PutIf
+from kcrypt.encryption.errors import ReencryptInProgress
+from kcrypt.encryption.model import ReencryptProgress
+from kcrypt.envelope import EnvelopeError, Transformer, parse_prefix
+
+__all__ = [
+    "CHECKPOINT_KEY",
+    "Checkpoint",
+    "Reencryptor",
+    "load_checkpoint",
+    "reencrypt",
+    "write_prefix_of",
+]
+
+log = logging.getLogger("kcrypt.encryption.reencrypt")
+
+CHECKPOINT_KEY = "/kcrypt/reencrypt/checkpoint"
+DEFAULT_PAGE_SIZE = 1000
+
+ProgressCallback = Callable[[ReencryptProgress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What is persisted after each page (JSON, no values, no key material)."""
+
+    config_hash: str
+    prefix: str
+    last_key: str
+    total: int
+    done: int
+    rewritten: int
+    current: int
+    skipped: int
+    failed: int
+    started: float
+    elapsed: float
+    finished: bool = False
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Checkpoint | None:
+        try:
+            return cls(**json.loads(data))
+        except (ValueError, TypeError):
+            return None
+
+    def progress(self) -> ReencryptProgress:
+        return ReencryptProgress(
+            total=self.total,
+            done=self.done,
+            rewritten=self.rewritten,
+            current=self.current,
+            skipped=self.skipped,
+            failed=self.failed,
+            elapsed=self.elapsed,
+            finished=self.finished,
+            last_key=self.last_key,
+        )
+
+
+async def load_checkpoint(
+    datastore: Datastore, *, key: str = CHECKPOINT_KEY
+) -> tuple[Checkpoint | None, int]:
+    kv = await datastore.get(key)
+    if kv is None:
+        return None, 0
+    return Checkpoint.decode(kv.value), kv.mod_revision
+
+
+def write_prefix_of(transformer: Transformer) -> str:
+    """The envelope prefix new writes get (``""`` when the writer is identity)."""
+    context = b"/kcrypt/probe"
+    probe = transformer.to_storage(b"", context=context)
+    if parse_prefix(probe) is None:
+        return ""
+    # The read tells the full prefix; parse_prefix alone would cut key names
+    # at their first ":" (k3s names contain RFC 3339 times).
+    return transformer.from_storage(probe, context=context).prefix
+
+
+class Reencryptor:
+    """One pass over ``prefix``; see the module docstring."""
+
+    def __init__(
+        self,
+        datastore: Datastore,
+        transformer: Transformer,
+        *,
+        config_hash: str,
+        prefix: str = "/registry/secrets/",
+        page_size: int = DEFAULT_PAGE_SIZE,
+        on_progress: ProgressCallback | None = None,
+        checkpoint_key: str = CHECKPOINT_KEY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ds = datastore
+        self._tf = transformer
+        self.config_hash = config_hash
+        self.prefix = prefix
+        self.page_size = page_size
+        self._on_progress = on_progress
+        self._ckpt_key = checkpoint_key
+        self._clock = clock
+        self.first_error = ""
+        """The first unreadable value's storage key and error (names only)."""
+
+    async def run(self, *, resume: bool = True) -> ReencryptProgress:
+        write_prefix = write_prefix_of(self._tf)
+        saved, ckpt_rev = await load_checkpoint(self._ds, key=self._ckpt_key)
+        if (
+            resume
+            and saved is not None
+            and not saved.finished
+            and saved.config_hash == self.config_hash
+            and saved.prefix == self.prefix
+        ):
+            ckpt = saved
+            log.info(
+                "resuming re-encryption of %s after %s (%d done)",
+                self.prefix,
+                ckpt.last_key,
+                ckpt.done,
+            )
+        else:
+            total = await self._ds.count(self.prefix)
+            ckpt = Checkpoint(
+                self.config_hash, self.prefix, "", total, 0, 0, 0, 0, 0, time.time(), 0.0
+            )
+            ckpt_rev = await self._save(ckpt, ckpt_rev)
+        t0, base_elapsed = self._clock(), ckpt.elapsed
+        self._report(ckpt)
+        pending: asyncio.Task[Page] | None = asyncio.ensure_future(
+            self._read(ckpt.last_key or None)
+        )
+        try:
+            while pending is not None:
+                page = await pending
+                pending = None
+                if page.more and page.kvs:
+                    pending = asyncio.ensure_future(self._read(page.kvs[-1].key))
+                if not page.kvs:
+                    break
+                counts = await self._rewrite(page, write_prefix)
+                ckpt = replace(
+                    ckpt,
+                    last_key=page.kvs[-1].key,
+                    done=ckpt.done + len(page.kvs),
+                    rewritten=ckpt.rewritten + counts[0],
+                    current=ckpt.current + counts[1],
+                    skipped=ckpt.skipped + counts[2],
+                    failed=ckpt.failed + counts[3],
+                    total=max(ckpt.total, ckpt.done + len(page.kvs)),
+                    elapsed=base_elapsed + self._clock() - t0,
+                )
+                ckpt_rev = await self._save(ckpt, ckpt_rev)
+                self._report(ckpt)
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+        ckpt = replace(
+            ckpt, finished=True, total=ckpt.done, elapsed=base_elapsed + self._clock() - t0
+        )
+        await self._save(ckpt, ckpt_rev)
+        self._report(ckpt)
+        log.info(
+            "re-encrypted %s: %d values, %d rewritten, %d skipped (written concurrently), "
+            "%d unreadable, %.0f/s",
+            self.prefix,
+            ckpt.done,
+            ckpt.rewritten,
+            ckpt.skipped,
+            ckpt.failed,
+            ckpt.progress().rate,
+        )
+        return ckpt.progress()
+
+    async def _read(self, after: str | None) -> Page:
+        return await self._ds.range(self.prefix, start_after=after, limit=self.page_size)
+
+    async def _rewrite(self, page: Page, write_prefix: str) -> tuple[int, int, int, int]:
+        """(rewritten, current, skipped, failed) for one page."""
+        puts: list[PutIf] = []
+        current = failed = 0
+        from_storage, to_storage = self._tf.from_storage, self._tf.to_storage
+        for kv in page.kvs:
+            context = kv.key.encode()
+            try:
+                read = from_storage(kv.value, context=context)
+            except EnvelopeError as exc:
+                failed += 1
+                if not self.first_error:
+                    self.first_error = f"{kv.key}: {exc}"
+                log.warning("cannot read %s: %s", kv.key, exc)
+                continue
+            if not read.stale and read.prefix == write_prefix:
+                current += 1
+                continue
+            value = to_storage(read.plaintext, context=context)
+            puts.append(PutIf(kv.key, value, kv.mod_revision, lease=kv.lease))
+        if not puts:
+            return 0, current, 0, failed
+        result = await self._ds.txn_put(puts)
+        ok = sum(result.succeeded)
+        return ok, current, len(puts) - ok, failed
+
+    async def _save(self, ckpt: Checkpoint, mod_revision: int) -> int:
+        result = await self._ds.txn_put([PutIf(self._ckpt_key, ckpt.encode(), mod_revision)])
+        if not result.succeeded[0]:
+            raise ReencryptInProgress("the re-encryption checkpoint was changed by another runner")
+        kv = await self._ds.get(self._ckpt_key)
+        return kv.mod_revision if kv is not None else result.revision
+
+    def _report(self, ckpt: Checkpoint) -> None:
+        if self._on_progress is not None:
+            self._on_progress(ckpt.progress())
+
+
+async def reencrypt(
+    datastore: Datastore,
+    transformer: Transformer,
+    *,
+    config_hash: str,
+    prefix: str = "/registry/secrets/",
+    page_size: int = DEFAULT_PAGE_SIZE,
+    resume: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> ReencryptProgress:
+    """Run one pass (see :class:`Reencryptor`); resumes a matching unfinished checkpoint."""
+    engine = Reencryptor(
+        datastore,
+        transformer,
+        config_hash=config_hash,
+        prefix=prefix,
+        page_size=page_size,
+        on_progress=on_progress,
+    )
+    return await engine.run(resume=resume)
