@@ -14,6 +14,7 @@ from kcrypt.codec import (
     CodecError,
     EnvelopeError,
     InvalidObjectError,
+    ObjectDecodeError,
     StrictDecodingError,
     UnsupportedKindError,
     UnsupportedMediaType,
@@ -204,3 +205,37 @@ def test_random_json_objects_raise_only_codec_errors(value: object) -> None:
     obj = {"kind": "Secret", "apiVersion": "v1", "metadata": value, "data": value}
     with contextlib.suppress(CodecError):
         encode_storage(obj)
+
+
+def test_non_utf8_strings_print_like_go() -> None:
+    """Go strings are bytes; encoding/json replaces invalid UTF-8 with U+FFFD."""
+    secret = b"\x0a\x03\x0a\x01\xff" + b"\x22\x07\x0a\x01k\x12\x02\xfe\xfe"
+    env = runtime_pb2.Unknown(
+        typeMeta=runtime_pb2.TypeMeta(apiVersion="v1", kind="Secret"),
+        raw=secret,
+        contentEncoding="",
+        contentType="",
+    )
+    data = b"k8s\x00" + env.SerializeToString()
+    obj = decode_message(data)
+    assert obj.to_bytes() == data
+    out = obj.to_json()
+    assert out["metadata"]["name"] == "\ufffd"
+    assert out["stringData"] == {"k": "\ufffd\ufffd"}
+    json.dumps(out)  # serialisable
+
+
+def test_non_utf8_map_key_is_a_decode_error() -> None:
+    env = runtime_pb2.Unknown(
+        typeMeta=runtime_pb2.TypeMeta(apiVersion="v1", kind="Secret"),
+        raw=b"\x12\x07\x0a\x02k\xfe\x12\x01\x01",
+    )
+    with pytest.raises(ObjectDecodeError, match="map key that is not UTF-8"):
+        decode_storage(b"k8s\x00" + env.SerializeToString())
+
+
+@given(st.binary(max_size=120))
+def test_decoded_json_is_always_serialisable(payload: bytes) -> None:
+    header = b"k8s\x00\x0a\x0c\x0a\x02v1\x12\x06Secret\x12" + bytes([len(payload)])
+    with contextlib.suppress(CodecError):
+        json.dumps(decode_storage(header + payload))

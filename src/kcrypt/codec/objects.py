@@ -92,9 +92,9 @@ class StoredObject:
         out: dict[str, Any] = {"kind": self.info.kind, "apiVersion": self.info.api_version}
         try:
             out.update(_schema.to_json(self.message, self.info.schema))
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # upb cannot look up a map entry whose key is not UTF-8
             raise ObjectDecodeError(
-                f"the {self.info.kind} has a string that is not UTF-8"
+                f"the {self.info.kind} has a map key that is not UTF-8"
             ) from None
         return out
 
@@ -136,6 +136,8 @@ def decode_message(data: bytes) -> StoredObject:
         api_version, kind = envelope.typeMeta.apiVersion, envelope.typeMeta.kind
     except (DecodeError, UnicodeDecodeError, ValueError):
         raise EnvelopeError("the runtime.Unknown envelope is not valid protobuf") from None
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        raise EnvelopeError("the runtime.Unknown envelope's apiVersion/kind is not UTF-8")
     if not kind:
         raise EnvelopeError("the runtime.Unknown envelope names no kind")
     info = _type_info(api_version, kind)

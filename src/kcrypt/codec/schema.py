@@ -126,6 +126,12 @@ def parse_time(value: object, path: str) -> int:
 # --------------------------------------------------------------------------- protobuf -> JSON
 
 
+def _text(value: str | bytes) -> str:
+    """upb hands back proto2 strings that are not UTF-8 as bytes; Go's encoding/json
+    prints them with U+FFFD for each bad byte, and so do we."""
+    return value if isinstance(value, str) else value.decode("utf-8", errors="replace")
+
+
 def to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
     """The JSON form kube-apiserver prints for ``msg`` (without kind/apiVersion)."""
     out: dict[str, Any] = {}
@@ -134,20 +140,25 @@ def to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
         if f.pointer and not msg.HasField(name):
             continue
         value = getattr(msg, name)
-        if t in (T.STR, T.INT, T.BOOL):
+        if t is T.STR:
+            if value or not f.omitempty:
+                out[f.json] = _text(value)
+        elif t in (T.INT, T.BOOL):
             if value or not f.omitempty or f.pointer:
                 out[f.json] = value
         elif t is T.TIME:
             out[f.json] = format_time(value, join_path(path, f.json))
         elif t is T.STR_MAP:
             if value:
-                out[f.json] = {k: value[k] for k in sorted(value)}
+                out[f.json] = {_text(k): _text(value[k]) for k in sorted(value)}
         elif t is T.BYTES_MAP:
             if value:
-                out[f.json] = {k: base64.b64encode(value[k]).decode("ascii") for k in sorted(value)}
+                out[f.json] = {
+                    _text(k): base64.b64encode(value[k]).decode("ascii") for k in sorted(value)
+                }
         elif t is T.STR_LIST:
             if value or not f.omitempty:
-                out[f.json] = list(value)
+                out[f.json] = [_text(v) for v in value]
         elif t is T.MSG:
             assert f.sub is not None
             out[f.json] = to_json(value, f.sub, join_path(path, f.json))
