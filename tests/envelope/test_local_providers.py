@@ -119,9 +119,9 @@ def test_aesgcm_layout_is_nonce_ciphertext_tag() -> None:
 
 def test_aesgcm_errors() -> None:
     chain = Chain([aesgcm([KEY])])
-    with pytest.raises(Truncated, match="^the stored data was shorter than the required size"):
+    with pytest.raises(Truncated, match=r"^the stored data was shorter than the required size"):
         chain.from_storage(b"k8s:enc:aesgcm:v1:k:" + b"\x00" * 11, context=CONTEXT)
-    with pytest.raises(AuthenticationFailed, match="^cipher: message authentication failed"):
+    with pytest.raises(AuthenticationFailed, match=r"^cipher: message authentication failed"):
         chain.from_storage(b"k8s:enc:aesgcm:v1:k:" + b"\x00" * 12, context=CONTEXT)
 
 
@@ -138,10 +138,10 @@ def test_secretbox_layout_is_nacl_nonce_tag_ciphertext() -> None:
 
 def test_secretbox_errors() -> None:
     chain = Chain([secretbox([KEY])])
-    with pytest.raises(Truncated, match="^the stored data was shorter than the required size"):
+    with pytest.raises(Truncated, match=r"^the stored data was shorter than the required size"):
         chain.from_storage(b"k8s:enc:secretbox:v1:k:" + b"\x00" * 39, context=CONTEXT)
     with pytest.raises(
-        AuthenticationFailed, match="^output array was not large enough for encryption"
+        AuthenticationFailed, match=r"^output array was not large enough for encryption"
     ):
         chain.from_storage(b"k8s:enc:secretbox:v1:k:" + b"\x00" * 40, context=CONTEXT)
 
