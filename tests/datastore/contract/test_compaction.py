@@ -1,0 +1,55 @@
+"""compact(revision): history before it is gone, current values are not."""
+
+from __future__ import annotations
+
+import pytest
+from engines import Engine, collect
+
+from kcrypt.datastore import Compacted, EventType
+
+
+async def test_compaction_forgets_history_but_keeps_values(engine: Engine) -> None:
+    first = await engine.ds.create(engine.key("a"), b"1")
+    rev = (await engine.ds.update(engine.key("a"), b"2", mod_revision=first)).revision
+    await engine.ds.create(engine.key("b"), b"b")
+    gone = await engine.ds.create(engine.key("c"), b"c")
+    deleted = (await engine.ds.delete(engine.key("c"))).revision
+    rev = (await engine.ds.update(engine.key("a"), b"3", mod_revision=rev)).revision
+    await engine.ds.compact(deleted)
+
+    with pytest.raises(Compacted) as info:
+        await engine.ds.get(engine.key("a"), revision=first)
+    assert info.value.compact_revision >= deleted
+    with pytest.raises(Compacted):
+        await engine.ds.range(engine.prefix, revision=gone)
+    with pytest.raises(Compacted):
+        await collect(engine.ds, engine.prefix, start_revision=first, count=1)
+
+    at = await engine.ds.range(engine.prefix, revision=deleted)
+    assert [(kv.key, kv.value) for kv in at.kvs] == [
+        (engine.key("a"), b"2"),
+        (engine.key("b"), b"b"),
+    ]
+    now = await engine.ds.range(engine.prefix)
+    assert [kv.value for kv in now.kvs] == [b"3", b"b"]
+    a = await engine.ds.get(engine.key("a"))
+    assert a is not None and (a.create_revision, a.version) == (first, 3)
+
+
+async def test_a_watch_from_the_compaction_revision_still_works(engine: Engine) -> None:
+    await engine.ds.create(engine.key("a"), b"1")
+    deleted = (await engine.ds.delete(engine.key("a"))).revision
+    await engine.ds.create(engine.key("b"), b"2")
+    await engine.ds.compact(deleted)
+    events = await collect(engine.ds, engine.prefix, start_revision=deleted, count=2)
+    assert [(e.type, e.kv.key) for e in events] == [
+        (EventType.DELETE, engine.key("a")),
+        (EventType.PUT, engine.key("b")),
+    ]
+
+
+async def test_compacting_twice_at_the_same_revision_is_refused(engine: Engine) -> None:
+    rev = await engine.ds.create(engine.key("a"), b"1")
+    await engine.ds.compact(rev)
+    with pytest.raises(Compacted):
+        await engine.ds.compact(rev)
