@@ -1,1 +1,8 @@
-"""See DESIGN.md."""
+"""The etcd engine: the datastore contract over etcd's v3 gRPC API (HA).
+
+The only package of the datastore layer that imports grpc.
+"""
+
+from kcrypt.datastore.etcd.engine import EtcdDatastore, open_etcd
+
+__all__ = ["EtcdDatastore", "open_etcd"]
