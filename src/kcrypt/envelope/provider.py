@@ -63,7 +63,7 @@ class PrefixChain:
     ``no_match(context)`` is raised.
     """
 
-    __slots__ = ("_no_match", "providers")
+    __slots__ = ("_entries", "_no_match", "providers")
 
     def __init__(
         self,
@@ -74,6 +74,10 @@ class PrefixChain:
         if not providers:
             raise InvalidSetup("a transformer chain needs at least one provider")
         self.providers: tuple[Provider, ...] = tuple(providers)
+        self._entries = tuple(
+            (p.prefix, p.prefix.decode("utf-8", "backslashreplace"), p.transformer)
+            for p in self.providers
+        )
         self._no_match = no_match
 
     def to_storage(self, plaintext: bytes, *, context: bytes) -> bytes:
@@ -82,21 +86,19 @@ class PrefixChain:
 
     def from_storage(self, data: bytes, *, context: bytes) -> ReadResult:
         errors: list[EnvelopeError] = []
-        for index, provider in enumerate(self.providers):
-            if not data.startswith(provider.prefix):
+        for index, (prefix, prefix_text, transformer) in enumerate(self._entries):
+            if not data.startswith(prefix):
                 continue
             try:
-                result = provider.transformer.from_storage(
-                    data[len(provider.prefix) :], context=context
-                )
+                result = transformer.from_storage(data[len(prefix) :], context=context)
             except EnvelopeError as err:
-                if provider.prefix:
+                if prefix:
                     errors.append(err)
                 continue
             return ReadResult(
                 plaintext=result.plaintext,
                 stale=result.stale or index != 0,
-                prefix=provider.prefix.decode("utf-8", "backslashreplace") + result.prefix,
+                prefix=prefix_text + result.prefix,
             )
         if len(errors) == 1:
             raise errors[0]
