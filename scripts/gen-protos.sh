@@ -16,3 +16,7 @@ ETCD=src/kcrypt/datastore/etcd/proto
 CODEC=src/kcrypt/codec/proto
 "${PROTOC[@]}" --python_out=src --pyi_out=src \
   "$CODEC/runtime.proto" "$CODEC/meta.proto" "$CODEC/core.proto"
+
+# --- KMS v2 EncryptedObject, the etcd value body (kcrypt.envelope.kms.proto) ---
+ENVELOPE=src/kcrypt/envelope/kms/proto
+"${PROTOC[@]}" --python_out=src --pyi_out=src "$ENVELOPE/kmsv2.proto"

@@ -111,7 +111,7 @@ class KMSv2Transformer:
             )
         if problem := eo.validate_key_id(status.key_id):
             problems.append(
-                f"got invalid KMSv2 KeyID hash {eo.key_id_hash(status.key_id)!r}: {problem}"
+                f'got invalid KMSv2 KeyID hash "{eo.key_id_hash(status.key_id)}": {problem}'
             )
         if problems:
             joined = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
@@ -138,9 +138,9 @@ class KMSv2Transformer:
             problem = "encrypt key ID does not match the status key ID"
         if problem:
             raise self._error(
-                f"failed to rotate DEK uid={uid!r}, errGen={problem}, "
-                f"statusKeyIDHash={eo.key_id_hash(status_key_id)!r}, "
-                f"encryptKeyIDHash={eo.key_id_hash(resp.key_id)!r}"
+                f'failed to rotate DEK uid="{uid}", errGen={problem}, '
+                f'statusKeyIDHash="{eo.key_id_hash(status_key_id)}", '
+                f'encryptKeyIDHash="{eo.key_id_hash(resp.key_id)}"'
             )
         source_type = eo.HKDF_SHA256_XNONCE_AES_GCM_SEED
         return _State(
@@ -166,7 +166,7 @@ class KMSv2Transformer:
             assert state is not None
             if write and now > state.expires_at:
                 raise self._error(
-                    f"encryptedDEKSource with keyID hash {eo.key_id_hash(state.key_id)!r} expired "
+                    f'encryptedDEKSource with keyID hash "{eo.key_id_hash(state.key_id)}" expired '
                     f"at {_rfc3339(state.expires_at)} (current time is {_rfc3339(now)})"
                 )
             return state

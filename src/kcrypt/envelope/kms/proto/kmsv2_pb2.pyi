@@ -11,18 +11,11 @@ class EncryptedDEKSourceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AES_GCM_KEY: _ClassVar[EncryptedDEKSourceType]
     HKDF_SHA256_XNONCE_AES_GCM_SEED: _ClassVar[EncryptedDEKSourceType]
-
 AES_GCM_KEY: EncryptedDEKSourceType
 HKDF_SHA256_XNONCE_AES_GCM_SEED: EncryptedDEKSourceType
 
 class EncryptedObject(_message.Message):
-    __slots__ = (
-        "encryptedData",
-        "keyID",
-        "encryptedDEKSource",
-        "annotations",
-        "encryptedDEKSourceType",
-    )
+    __slots__ = ("encryptedData", "keyID", "encryptedDEKSource", "annotations", "encryptedDEKSourceType")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -30,7 +23,6 @@ class EncryptedObject(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
-
     ENCRYPTEDDATA_FIELD_NUMBER: _ClassVar[int]
     KEYID_FIELD_NUMBER: _ClassVar[int]
     ENCRYPTEDDEKSOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -41,11 +33,4 @@ class EncryptedObject(_message.Message):
     encryptedDEKSource: bytes
     annotations: _containers.ScalarMap[str, bytes]
     encryptedDEKSourceType: EncryptedDEKSourceType
-    def __init__(
-        self,
-        encryptedData: _Optional[bytes] = ...,
-        keyID: _Optional[str] = ...,
-        encryptedDEKSource: _Optional[bytes] = ...,
-        annotations: _Optional[_Mapping[str, bytes]] = ...,
-        encryptedDEKSourceType: _Optional[_Union[EncryptedDEKSourceType, str]] = ...,
-    ) -> None: ...
+    def __init__(self, encryptedData: _Optional[bytes] = ..., keyID: _Optional[str] = ..., encryptedDEKSource: _Optional[bytes] = ..., annotations: _Optional[_Mapping[str, bytes]] = ..., encryptedDEKSourceType: _Optional[_Union[EncryptedDEKSourceType, str]] = ...) -> None: ...
