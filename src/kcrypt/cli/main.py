@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from kcrypt import __version__
+from kcrypt.cli.secrets_encrypt import secrets_encrypt
 from kcrypt.cli.server import server
 
 __all__ = ["cli", "main"]
@@ -23,6 +24,7 @@ def cli() -> None:
 # Sub-command modules import only click at module level; each imports its layer
 # when it runs.
 cli.add_command(server)
+cli.add_command(secrets_encrypt)
 
 
 def main() -> None:

@@ -1,0 +1,98 @@
+"""HTTP client to a server's supervisor endpoints (``/v1-kcrypt/...``).
+
+Why its own module: every error a server returns is turned into the server's
+*real* message here -- a Kubernetes ``Status`` JSON's ``message``, a JSON
+``{"message": ...}``/``{"error": ...}``, or the text body -- never k3s's
+"see server log for details".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+__all__ = ["SupervisorClient", "SupervisorError", "connection_settings", "error_message"]
+
+DEFAULT_SERVER = "https://127.0.0.1:6443"
+
+
+class SupervisorError(click.ClickException):
+    """Printed by click as ``Error: <message>``, exit code 1."""
+
+
+def error_message(response: httpx.Response) -> str:
+    text = response.text.strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for field in ("message", "error"):
+            if isinstance(body.get(field), str) and body[field]:
+                return str(body[field])
+    return text or f"{response.status_code} {response.reason_phrase}"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    server: str
+    token: str
+    verify: str | bool
+
+
+def connection_settings(data_dir: Path, *, token: str | None, server: str) -> Connection:
+    """``--token`` (KCRYPT_TOKEN), else ``<data-dir>/server/token``; CA: ``server/tls/ca.crt``."""
+    if not token:
+        path = data_dir / "server" / "token"
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            raise SupervisorError(
+                f"no --token given and cannot read {path}: {exc.strerror or exc}"
+            ) from None
+    ca = data_dir / "server" / "tls" / "ca.crt"
+    verify: str | bool = str(ca) if ca.is_file() else True
+    return Connection(server=server.rstrip("/"), token=token, verify=verify)
+
+
+class SupervisorClient:
+    def __init__(self, conn: Connection, *, timeout: float = 30.0) -> None:
+        self._client = httpx.Client(
+            base_url=conn.server,
+            verify=conn.verify,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {conn.token}"},
+        )
+
+    def __enter__(self) -> SupervisorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            response = self._client.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise SupervisorError(f"{self._client.base_url}{path}: {exc}") from None
+        if response.status_code >= 400:
+            raise SupervisorError(error_message(response))
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+    def status(self) -> dict[str, Any]:
+        result = self._call("GET", "/v1-kcrypt/encrypt/status")
+        return result if isinstance(result, dict) else {}
+
+    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        result = self._call("PUT", "/v1-kcrypt/encrypt/config", body)
+        return result if isinstance(result, dict) else {}

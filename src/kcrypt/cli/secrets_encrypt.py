@@ -1,0 +1,290 @@
+"""``kcrypt secrets-encrypt``: k3s's subcommands, flags and success lines.
+
+Each command sends k3s's ``EncryptionRequest`` to ``PUT /v1-kcrypt/encrypt/config``
+(``status`` reads ``GET /v1-kcrypt/encrypt/status``) and prints k3s's
+output. ``enable``, ``disable`` and ``rotate-keys`` wait for the server's
+re-encryption pass (k3s runs it inside the request); ``reencrypt --wait``
+does too. Waiting shows a rich progress bar on a TTY and a log line per poll
+otherwise. ``--dry-run`` prints the config a command would write, keys
+redacted, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["secrets_encrypt"]
+
+POLL_SECONDS = 0.5
+
+
+def _default_data_dir() -> Path:
+    from kcrypt.server.settings import default_data_dir
+
+    return default_data_dir()
+
+
+class _Ctx:
+    def __init__(self, data_dir: Path | None, token: str | None, server: str) -> None:
+        self.data_dir, self.token, self.server = data_dir, token, server
+
+    def client(self) -> Any:
+        from kcrypt.cli.client import SupervisorClient, connection_settings
+
+        data_dir = self.data_dir or _default_data_dir()
+        return SupervisorClient(connection_settings(data_dir, token=self.token, server=self.server))
+
+
+def _shared(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--server",
+        "-s",
+        envvar="KCRYPT_URL",
+        default="https://127.0.0.1:6443",
+        show_default=True,
+        help="(cluster) Server to connect to",
+    )(f)
+    f = click.option(
+        "--token",
+        "-t",
+        envvar="KCRYPT_TOKEN",
+        default=None,
+        help="(cluster) Shared secret used to authenticate to the server "
+        "(default: <data-dir>/server/token)",
+    )(f)
+    f = click.option(
+        "--data-dir",
+        "-d",
+        envvar="KCRYPT_DATA_DIR",
+        default=None,
+        type=click.Path(path_type=Path, file_okay=False),
+        help="(data) Folder to hold state (default /var/lib/kcrypt, or ~/.kcrypt if not root)",
+    )(f)
+    return f
+
+
+def _ctx(data_dir: Path | None, token: str | None, server: str) -> _Ctx:
+    return _Ctx(data_dir, token, server)
+
+
+def _send(
+    ctx: _Ctx,
+    command: str,
+    *,
+    force: bool = False,
+    skip: bool = False,
+    dry_run: bool = False,
+    wait: bool = False,
+    done: str = "",
+) -> None:
+    from kcrypt.encryption.stages import Command, request_body
+
+    body = request_body(Command(command), force=force, skip=skip, dry_run=dry_run)
+    with ctx.client() as client:
+        result = client.apply(dict(body))
+        if dry_run:
+            click.echo(
+                f"# {command}: stage would become {result.get('stage')}"
+                + (", then every secret is re-encrypted" if result.get("reencrypt") else "")
+            )
+            click.echo(result.get("config", ""))
+            return
+        if wait:
+            _wait(client)
+    click.echo(done)
+
+
+def _wait(client: Any) -> None:
+    """Poll status until no pass runs; raise the pass's error if it stopped on one."""
+    from kcrypt.encryption.status import progress_line
+
+    tty = sys.stdout.isatty()
+    bar: Any = None
+    task: Any = None
+    last_log = 0.0
+    try:
+        while True:
+            status = client.status()
+            progress = status.get("reencrypt") or {}
+            running = bool(progress.get("running"))
+            if tty and progress:
+                if bar is None:
+                    from rich.progress import (
+                        BarColumn,
+                        MofNCompleteColumn,
+                        Progress,
+                        TextColumn,
+                        TimeRemainingColumn,
+                    )
+
+                    bar = Progress(
+                        TextColumn("re-encrypting secrets"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}/s"),
+                        TimeRemainingColumn(),
+                        transient=True,
+                    )
+                    bar.start()
+                    task = bar.add_task("reencrypt", total=progress.get("total") or None, rate="0")
+                bar.update(
+                    task,
+                    completed=progress.get("done", 0),
+                    total=progress.get("total") or None,
+                    rate=f"{float(progress.get('rate', 0)):.0f}",
+                )
+            elif progress and time.monotonic() - last_log >= 2.0:
+                last_log = time.monotonic()
+                click.echo(progress_line(progress), err=True)
+            if not running:
+                if progress.get("error"):
+                    raise click.ClickException(f"reencryption stopped: {progress['error']}")
+                return
+            time.sleep(POLL_SECONDS)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+@click.group("secrets-encrypt")
+def secrets_encrypt() -> None:
+    """Control secrets encryption and keys rotation"""
+
+
+@secrets_encrypt.command()
+@_shared
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Status format (valid values: text, json)",
+)
+def status(data_dir: Path | None, token: str | None, server: str, output: str) -> None:
+    """Print current status of secrets encryption"""
+    from kcrypt.encryption.status import render_json, render_text
+
+    with _ctx(data_dir, token, server).client() as client:
+        doc = client.status()
+    if output == "json":
+        click.echo(render_json(doc))
+    else:
+        click.echo(render_text(doc), nl=False)
+
+
+_dry = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the config this would write (keys redacted); change nothing",
+)
+_force = click.option("--force", "-f", is_flag=True, help="Force this stage.")
+
+
+@secrets_encrypt.command()
+@_shared
+@_dry
+def enable(data_dir: Path | None, token: str | None, server: str, dry_run: bool) -> None:
+    """Enable secrets encryption"""
+    _send(
+        _ctx(data_dir, token, server),
+        "enable",
+        dry_run=dry_run,
+        wait=True,
+        done="secrets-encryption enabled",
+    )
+
+
+@secrets_encrypt.command()
+@_shared
+@_dry
+def disable(data_dir: Path | None, token: str | None, server: str, dry_run: bool) -> None:
+    """Disable secrets encryption"""
+    _send(
+        _ctx(data_dir, token, server),
+        "disable",
+        dry_run=dry_run,
+        wait=True,
+        done="secrets-encryption disabled",
+    )
+
+
+@secrets_encrypt.command()
+@_shared
+@_force
+@_dry
+def prepare(
+    data_dir: Path | None, token: str | None, server: str, force: bool, dry_run: bool
+) -> None:
+    """Prepare for encryption keys rotation"""
+    _send(
+        _ctx(data_dir, token, server),
+        "prepare",
+        force=force,
+        dry_run=dry_run,
+        done="prepare completed successfully",
+    )
+
+
+@secrets_encrypt.command()
+@_shared
+@_force
+@_dry
+def rotate(
+    data_dir: Path | None, token: str | None, server: str, force: bool, dry_run: bool
+) -> None:
+    """Rotate secrets encryption keys"""
+    _send(
+        _ctx(data_dir, token, server),
+        "rotate",
+        force=force,
+        dry_run=dry_run,
+        done="rotate completed successfully",
+    )
+
+
+@secrets_encrypt.command()
+@_shared
+@_force
+@click.option("--skip", is_flag=True, help="Skip removing old key")
+@click.option("--wait", is_flag=True, help="Wait for the re-encryption to finish, showing progress")
+@_dry
+def reencrypt(
+    data_dir: Path | None,
+    token: str | None,
+    server: str,
+    force: bool,
+    skip: bool,
+    wait: bool,
+    dry_run: bool,
+) -> None:
+    """Reencrypt all data with new encryption key"""
+    _send(
+        _ctx(data_dir, token, server),
+        "reencrypt",
+        force=force,
+        skip=skip,
+        dry_run=dry_run,
+        wait=wait,
+        done="reencryption finished" if wait else "reencryption started",
+    )
+
+
+@secrets_encrypt.command("rotate-keys")
+@_shared
+@_dry
+def rotate_keys(data_dir: Path | None, token: str | None, server: str, dry_run: bool) -> None:
+    """Dynamically rotates secrets encryption keys and re-encrypt secrets"""
+    _send(
+        _ctx(data_dir, token, server),
+        "rotate-keys",
+        dry_run=dry_run,
+        wait=True,
+        done="keys rotated, reencryption finished",
+    )
