@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ class Clock:
         return self.now
 
 
-def _records(k8s_fixtures: Path) -> list[dict[str, str]]:
+def _records(k8s_fixtures: Path) -> list[dict[str, Any]]:
     base = k8s_fixtures / "vectors" / "kmsv2-legacy-etcd"
     return json.loads((base / "kmsv2-legacy-records.json").read_text())["records"]  # type: ignore[no-any-return]
 
@@ -157,15 +158,15 @@ def _stored_object(**changes: object) -> bytes:
         keyID="1",
         encryptedDEKSource=b"c2VlZA==",
         annotations={"a.example.com": b"x"},
-        encryptedDEKSourceType=1,
+        encryptedDEKSourceType=eo.HKDF_SHA256_XNONCE_AES_GCM_SEED,
     )
     for name, value in changes.items():
         if name == "annotations":
             obj.annotations.clear()
-            obj.annotations.update(value)  # type: ignore[call-overload]
+            obj.annotations.update(value)
         else:
             setattr(obj, name, value)
-    return PREFIX + obj.SerializeToString()
+    return PREFIX + bytes(obj.SerializeToString())
 
 
 @pytest.mark.parametrize(

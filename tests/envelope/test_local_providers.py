@@ -15,6 +15,7 @@ from kcrypt.envelope import (
     AuthenticationFailed,
     BadPadding,
     Chain,
+    EnvelopeError,
     InvalidKey,
     Key,
     Truncated,
@@ -63,7 +64,9 @@ def test_aescbc_layout_is_iv_then_pkcs7_cbc() -> None:
         (_cbc_raw(b"x" * 14 + b"\x01\x02"), BadPadding, "invalid padding on input"),
     ],
 )
-def test_aescbc_errors_use_upstream_wording(stored: bytes, kind: type, message: str) -> None:
+def test_aescbc_errors_use_upstream_wording(
+    stored: bytes, kind: type[EnvelopeError], message: str
+) -> None:
     with pytest.raises(kind) as info:
         Chain([aescbc([KEY])]).from_storage(stored, context=CONTEXT)
     assert info.value.upstream == message
