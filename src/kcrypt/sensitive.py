@@ -43,5 +43,5 @@ class SecretBytes:
     def __hash__(self) -> int:
         return hash(("SecretBytes", len(self._value)))
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("SecretBytes cannot be pickled")
