@@ -85,7 +85,7 @@ class Cause:
     field: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
+        return f"{self.field}: {self.message}"
 
 
 class Invalid(StorageError):

@@ -314,8 +314,11 @@ class ObjectStore:
 
     # -- writes ------------------------------------------------------------
 
-    async def create(self, resource: str, obj: Mapping[str, Any]) -> Obj:
-        """Create ``obj``; fills uid, creationTimestamp and a name from generateName."""
+    async def create(self, resource: str, obj: Mapping[str, Any], *, dry_run: bool = False) -> Obj:
+        """Create ``obj``; fills uid, creationTimestamp and a name from generateName.
+
+        ``dry_run``: everything but the write (the result has no resourceVersion).
+        """
         new = self._typed(resource, copy.deepcopy(dict(obj)))
         meta = _meta(new)
         namespace = meta.get("namespace") or None
@@ -330,6 +333,10 @@ class ObjectStore:
             name = meta.get("name") or ""
             key = self.key(resource, name, namespace=namespace)
             data = self._encode(new)
+            if dry_run:
+                if await self.datastore.get(key) is not None:
+                    continue
+                return codec.decode_storage(data)
             value = self._transform_out(resource, transformer, key, data)
             try:
                 revision = await self.datastore.create(key, value)
@@ -344,6 +351,7 @@ class ObjectStore:
         obj: Mapping[str, Any],
         *,
         prepare: Callable[[Obj, Obj], Obj] | None = None,
+        dry_run: bool = False,
     ) -> Obj:
         """Replace the object named in ``obj`` (PUT).
 
@@ -362,11 +370,17 @@ class ObjectStore:
             return prepare(new, current) if prepare is not None else new
 
         return await self.guaranteed_update(
-            resource, name, fn, namespace=meta.get("namespace") or None
+            resource, name, fn, namespace=meta.get("namespace") or None, dry_run=dry_run
         )
 
     async def guaranteed_update(
-        self, resource: str, name: str, fn: UpdateFn, *, namespace: str | None = None
+        self,
+        resource: str,
+        name: str,
+        fn: UpdateFn,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
     ) -> Obj:
         """Read, ``fn(current) -> new``, CAS; on a lost race read again and repeat.
 
@@ -388,6 +402,8 @@ class ObjectStore:
             data = self._encode(new)
             if data == read.plaintext and not read.stale:
                 return read.obj
+            if dry_run:
+                return self._decoded(data, kv.mod_revision)
             value = self._transform_out(resource, transformer, key, data)
             outcome = await self.datastore.update(key, value, mod_revision=kv.mod_revision)
             if outcome.ok:
@@ -403,6 +419,7 @@ class ObjectStore:
         *,
         namespace: str | None = None,
         preconditions: Preconditions | None = None,
+        dry_run: bool = False,
     ) -> Obj:
         """Delete and return the last stored object; preconditions mismatch -> Conflict."""
         key = self.key(resource, name, namespace=namespace)
@@ -413,6 +430,8 @@ class ObjectStore:
                 raise NotFound(resource, name)
             current = self._read(resource, transformer, kv).obj
             _check_preconditions(resource, name, current, preconditions)
+            if dry_run:
+                return current
             outcome = await self.datastore.delete(key, mod_revision=kv.mod_revision)
             if outcome.ok:
                 return current

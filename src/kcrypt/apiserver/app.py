@@ -1,0 +1,118 @@
+"""The Starlette application: the whole route table, in one place.
+
+``create_app`` knows nothing about processes, TLS, files or config reloads
+(the server layer does); it takes an :class:`ObjectStore`, a token check and
+optional extra routes (``/metrics``, ``/healthz``, the supervisor API), all
+behind the same bearer-token check.
+
+    GET                  /api /apis /api/v1 /version /openapi/v2
+    GET POST             /api/v1/namespaces
+    GET PUT PATCH DELETE /api/v1/namespaces/{name}
+    GET POST DELETE      /api/v1/namespaces/{namespace}/{secrets|configmaps}
+    GET PUT PATCH DELETE /api/v1/namespaces/{namespace}/{secrets|configmaps}/{name}
+    GET                  /api/v1/{secrets|configmaps}          (all namespaces)
+    *                    anything else: 404 Status
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry, Counter
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kcrypt.apiserver import discovery
+from kcrypt.apiserver.auth import BearerAuthMiddleware
+from kcrypt.apiserver.errors import ApiError
+from kcrypt.apiserver.negotiation import Target as _Target
+from kcrypt.apiserver.negotiation import render
+from kcrypt.apiserver.resources import ResourceHandlers
+from kcrypt.apiserver.status import error_status
+from kcrypt.storage import ObjectStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("kcrypt.apiserver.access")
+
+_ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def _not_found(request: Request) -> Response:
+    return render(error_status(ApiError.not_found()), _Target(), code=404)
+
+
+class _AccessLog:
+    """One debug line per request (method, path, status); never bodies or headers."""
+
+    def __init__(self, app: ASGIApp, *, counter: Counter | None) -> None:
+        self.app = app
+        self.counter = counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            method = scope.get("method", "")
+            if method == "GET" and b"watch=true" in scope.get("query_string", b""):
+                method = "WATCH"
+            log.debug("%s %s %d", method, scope.get("path"), code)
+            if self.counter is not None:
+                self.counter.labels(method, str(code)).inc()
+
+
+def create_app(
+    *,
+    store: ObjectStore,
+    token_check: Callable[[str], bool],
+    extra_routes: Sequence[BaseRoute] = (),
+    metrics_registry: CollectorRegistry | None = None,
+) -> Starlette:
+    """The Kubernetes API over ``store``; every request needs a token ``token_check`` accepts.
+
+    With ``metrics_registry``, ``apiserver_request_total{verb,code}`` is counted there.
+    """
+    h = ResourceHandlers(store)
+    routes: list[BaseRoute] = [
+        Route("/api", discovery.api_versions, methods=["GET"]),
+        Route("/apis", discovery.apis, methods=["GET"]),
+        Route("/api/v1", discovery.api_resources, methods=["GET"]),
+        Route("/version", discovery.version, methods=["GET"]),
+        Route("/openapi/v2", discovery.openapi_v2, methods=["GET"]),
+        Route("/api/v1/namespaces", h.namespaces, methods=_ALL),
+        Route("/api/v1/namespaces/{name}", h.namespace, methods=_ALL),
+        Route("/api/v1/namespaces/{namespace}/{resource}", h.namespaced_collection, methods=_ALL),
+        Route("/api/v1/namespaces/{namespace}/{resource}/{name}", h.namespaced_item, methods=_ALL),
+        Route("/api/v1/{resource}", h.all_namespaces, methods=_ALL),
+        *extra_routes,
+        Route("/{path:path}", _not_found, methods=_ALL),
+    ]
+    counter = None
+    if metrics_registry is not None:
+        counter = Counter(
+            "apiserver_request_total",
+            "Counter of apiserver requests broken out for each verb and HTTP response code.",
+            ["verb", "code"],
+            registry=metrics_registry,
+        )
+    middleware = [
+        Middleware(_AccessLog, counter=counter),
+        Middleware(BearerAuthMiddleware, token_check=token_check),
+    ]
+    return Starlette(routes=routes, middleware=middleware)

@@ -1,0 +1,106 @@
+"""Every error -> a ``metav1.Status`` (code, reason, message, details): one table.
+
+The shapes are kube-apiserver's ``apierrors`` constructors: NotFound and
+AlreadyExists name the resource in ``details.kind`` (``secrets``), Invalid
+names the Kind (``Secret``) and lists ``details.causes`` with field paths,
+InternalError carries its message as the single cause. Unexpected exceptions
+become a 500 whose message says nothing about the request (the traceback goes
+to the log, which never sees bodies).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypedDict
+
+from kcrypt import codec, storage
+from kcrypt.apiserver.errors import ApiError
+from kcrypt.datastore import errors as ds_errors
+
+__all__ = ["Status", "error_status", "status", "success_status"]
+
+log = logging.getLogger("kcrypt.apiserver")
+
+
+class Status(TypedDict, total=False):
+    kind: str
+    apiVersion: str
+    metadata: dict[str, Any]
+    status: str
+    message: str
+    reason: str
+    details: dict[str, Any]
+    code: int
+
+
+def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> Status:
+    body: Status = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+    }
+    if details is not None:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+def success_status(*, name: str, resource: str, uid: str | None = None) -> Status:
+    details: dict[str, Any] = {"name": name, "kind": resource}
+    if uid:
+        details["uid"] = uid
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
+
+
+def _named(exc: Any) -> dict[str, Any]:
+    return {"name": exc.name, "kind": exc.resource}
+
+
+def error_status(exc: BaseException) -> Status:
+    """The Status a client sees for ``exc``."""
+    match exc:
+        case ApiError():
+            return status(exc.code, exc.reason, exc.message, exc.details)
+        case storage.NotFound():
+            return status(404, "NotFound", exc.message, _named(exc))
+        case storage.AlreadyExists():
+            return status(409, "AlreadyExists", exc.message, _named(exc))
+        case storage.Conflict():
+            return status(409, "Conflict", exc.message, _named(exc))
+        case storage.Invalid():
+            causes = [
+                {"reason": c.reason, "message": c.message, "field": c.field} for c in exc.causes
+            ]
+            details = {"name": exc.name, "kind": exc.kind, "causes": causes}
+            return status(422, "Invalid", exc.message, details)
+        case storage.Forbidden():
+            return status(403, "Forbidden", exc.message, _named(exc))
+        case storage.BadRequest():
+            return status(400, "BadRequest", exc.message)
+        case storage.Expired():
+            return status(410, "Expired", exc.message)
+        case storage.InternalError():
+            return status(500, "InternalError", exc.message, {"causes": [{"message": exc.detail}]})
+        case codec.UnsupportedMediaType():
+            return status(415, "UnsupportedMediaType", str(exc))
+        case codec.CodecError():
+            return status(400, "BadRequest", str(exc))
+        case ds_errors.Unavailable() | ds_errors.WriterLocked():
+            log.error("datastore unavailable: %s", exc)
+            return status(503, "ServiceUnavailable", "the datastore is unavailable")
+    log.error("unexpected error handling a request", exc_info=exc)
+    return status(
+        500,
+        "InternalError",
+        "Internal error occurred: unexpected server error",
+        {"causes": [{"message": "unexpected server error"}]},
+    )
