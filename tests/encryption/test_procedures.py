@@ -231,7 +231,7 @@ async def test_wrong_stage_is_refused_with_the_real_message(
     await server.svc.start()
     from kcrypt.encryption import IncorrectStage
 
-    with pytest.raises(IncorrectStage, match="^incorrect stage: start found on node node-1$"):
+    with pytest.raises(IncorrectStage, match=r"^incorrect stage: start found on node node-1$"):
         await server.svc.apply({"stage": "rotate", "force": False, "skip": False})
 
 

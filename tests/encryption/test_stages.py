@@ -89,7 +89,7 @@ def test_request_bodies_are_k3s_shapes(
 
 
 def test_unknown_stage_is_refused_with_k3s_message() -> None:
-    with pytest.raises(UnknownRequest, match="^unknown stage reencrypt_finished requested$"):
+    with pytest.raises(UnknownRequest, match=r"^unknown stage reencrypt_finished requested$"):
         parse_request({"stage": "reencrypt_finished"})
 
 

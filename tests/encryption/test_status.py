@@ -44,7 +44,8 @@ def test_single_server_example_from_the_seed() -> None:
         annotations={"node-1": "start-abc"},
     )
     out = render_text(doc)
-    assert out.splitlines() == SEED_SINGLE.splitlines() + [""]  # fmt.Println's trailing blank line
+    # fmt.Println adds the trailing blank line
+    assert out.splitlines() == [*SEED_SINGLE.splitlines(), ""]
     assert out.endswith("\n\n")
 
 
@@ -53,7 +54,7 @@ def test_ha_example_from_the_seed() -> None:
     doc = status_document(
         config, "rotate", annotations={"node-1": "rotate-h2", "node-2": "prepare-h1", "node-3": ""}
     )
-    assert render_text(doc).splitlines() == SEED_HA.splitlines() + [""]
+    assert render_text(doc).splitlines() == [*SEED_HA.splitlines(), ""]
     assert list(doc) == ["stage", "activekey", "enable", "hasherror", "inactivekeys"]
     assert doc["stage"] == "rotate"
     assert doc["activekey"] == "AES-CBC aescbckey-2021-12-10T22:54:38Z"
@@ -129,7 +130,8 @@ def test_progress_line_while_a_pass_runs() -> None:
     )
     lines = render_text(doc).splitlines()
     assert lines[3] == (
-        "Reencryption Progress: 25000/100000 secrets (25.0%), 12500/s, ETA 6s, 3 skipped (written concurrently)"
+        "Reencryption Progress: 25000/100000 secrets (25.0%), 12500/s, ETA 6s, "
+        "3 skipped (written concurrently)"
     )
     assert lines[4] == ""
     assert json.loads(render_json(doc))["reencrypt"]["done"] == 25000

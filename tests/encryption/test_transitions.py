@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC
 
 import pytest
 
@@ -56,7 +57,7 @@ def run(
 
 
 CASES = [
-    # (id, config, stage, command, provider, flags, config after, stage now, reencrypt, remove, after)
+    # id, config, stage, command, provider, flags, config after, stage now, reencrypt, remove, then
     (
         "prepare appends the new key last: the old key still writes",
         "aescbc[k0] identity",
@@ -399,17 +400,17 @@ def test_removal_rule(
 def test_prepare_refuses_secretbox_with_k3s_message() -> None:
     with pytest.raises(
         UnsupportedConfig,
-        match="^prepare does not support secretbox key type, use rotate-keys instead$",
+        match=r"^prepare does not support secretbox key type, use rotate-keys instead$",
     ):
         run("secretbox[s0] identity", Stage.START, Command.PREPARE, "secretbox")
-    with pytest.raises(UnsupportedConfig, match="^rotate does not support secretbox key type"):
+    with pytest.raises(UnsupportedConfig, match=r"^rotate does not support secretbox key type"):
         run("secretbox[s0,s1] identity", Stage.PREPARE, Command.ROTATE, "secretbox")
 
 
 def test_enable_without_keys_of_the_provider_says_so() -> None:
     with pytest.raises(
         EncryptionError,
-        match="^cannot enable secrets encryption with secretbox key type, no keys found$",
+        match=r"^cannot enable secrets encryption with secretbox key type, no keys found$",
     ):
         run("identity aescbc[k0]", Stage.START, Command.ENABLE, "secretbox")
 
@@ -473,7 +474,7 @@ def test_kms_configs_are_not_managed() -> None:
             }
         ],
     }
-    with pytest.raises(UnsupportedConfig, match="^unsupported encryption keys found$"):
+    with pytest.raises(UnsupportedConfig, match=r"^unsupported encryption keys found$"):
         parse_config(json.dumps(doc).encode())
 
 
@@ -482,7 +483,7 @@ def test_key_names_are_rfc3339_local_time_and_unique() -> None:
 
     from kcrypt.encryption.keys import new_key_name
 
-    utc = datetime(2021, 12, 10, 22, 54, 38, tzinfo=timezone.utc)
+    utc = datetime(2021, 12, 10, 22, 54, 38, tzinfo=UTC)
     cet = datetime(2026, 3, 9, 9, 46, 54, tzinfo=timezone(timedelta(hours=1)))
     assert new_key_name("aescbc", now=utc).startswith("aescbckey-")
     from kcrypt.encryption.keys import rfc3339
