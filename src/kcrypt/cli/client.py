@@ -61,9 +61,16 @@ def connection_settings(data_dir: Path, *, token: str | None, server: str) -> Co
 
 
 class SupervisorClient:
-    def __init__(self, conn: Connection, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._client = httpx.Client(
             base_url=conn.server,
+            transport=transport,
             verify=conn.verify,
             timeout=timeout,
             headers={"Authorization": f"Bearer {conn.token}"},
