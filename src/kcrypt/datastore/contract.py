@@ -6,8 +6,9 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
 
 * A single, cluster-wide, strictly increasing ``revision`` counts every
   successful mutation (create, update, delete, each put in a txn, each key a
-  lease expiry removes). Reads never change it. A new store starts at a
-  revision >= 1 with no keys.
+  lease expiry removes); puts an engine applies in one physical transaction
+  may share one revision (etcd gives a whole txn one). Reads never change
+  it. A new store starts at a revision >= 1 with no keys.
 * ``KeyValue.create_revision`` is the revision that created the key (a key
   deleted and created again gets a new one); ``mod_revision`` the revision of
   its last change; ``version`` counts changes since creation (1 on create).

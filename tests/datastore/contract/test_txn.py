@@ -45,7 +45,7 @@ async def test_a_large_batch_is_applied_whole(engine: Engine) -> None:
     assert all(res.succeeded)
     assert await engine.ds.count(engine.prefix) == 500
     page = await engine.ds.range(engine.prefix)
-    assert len({kv.mod_revision for kv in page.kvs}) == 500  # one revision per put
+    # Puts applied in one physical transaction may share a revision (etcd).
     assert max(kv.mod_revision for kv in page.kvs) == res.revision
 
 

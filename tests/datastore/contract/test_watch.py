@@ -72,8 +72,8 @@ async def test_txn_puts_arrive_as_separate_events(engine: Engine) -> None:
 
 
 async def test_leaving_the_loop_ends_the_watch(engine: Engine) -> None:
-    await engine.ds.create(engine.key("a"), b"1")
-    watch = engine.ds.watch(engine.prefix, start_revision=1)
+    rev = await engine.ds.create(engine.key("a"), b"1")
+    watch = engine.ds.watch(engine.prefix, start_revision=rev)
     async with asyncio.timeout(WAIT):
         first = await anext(aiter(watch))
     assert first.kv.key == engine.key("a")
