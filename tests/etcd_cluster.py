@@ -20,11 +20,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import grpc
+import pytest
 
 from kcrypt.datastore.etcd.proto import rpc_pb2, rpc_pb2_grpc
 
@@ -223,3 +227,45 @@ class EtcdCluster:
             return self._logs[i].read_text(errors="replace")[-n:]
         except OSError:
             return "(no log)"
+
+
+def _fast_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A tmpfs directory when there is one (etcd fsyncs every commit; the
+    tests are about behaviour, not disks), else pytest's tmp dir."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix=f"kcrypt-{name}-", dir=shm))
+    return tmp_path_factory.mktemp(name)
+
+
+def _cluster_fixture(size: int, name: str) -> Any:
+    @pytest.fixture(scope="session", name=name)
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+        base = _fast_dir(tmp_path_factory, name)
+        try:
+            with EtcdCluster(size, base) as cluster:
+                yield cluster
+        finally:
+            if base.is_relative_to("/dev/shm"):
+                shutil.rmtree(base, ignore_errors=True)
+
+    return fixture
+
+
+#: Session-scoped clusters shared by every test (each test uses its own key
+#: prefix). Destructive tests (killing members) use their own function-scoped
+#: cluster: see ``etcd3_private``.
+etcd1_cluster = _cluster_fixture(1, "etcd1_cluster")
+etcd3_cluster = _cluster_fixture(3, "etcd3_cluster")
+
+
+@pytest.fixture
+def etcd3_private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+    """A 3-member cluster of the test's own, free to be damaged."""
+    base = _fast_dir(tmp_path_factory, "etcd3-private")
+    try:
+        with EtcdCluster(3, base) as cluster:
+            yield cluster
+    finally:
+        if base.is_relative_to("/dev/shm"):
+            shutil.rmtree(base, ignore_errors=True)

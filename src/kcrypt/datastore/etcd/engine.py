@@ -27,6 +27,13 @@ deleted again before the retry, the retry creates it again; an unconditional
 delete whose retry finds the key gone reports ``ok=True`` with
 ``previous=None``; if history was compacted past the compared revision, the
 check falls back to comparing the current value.
+
+Compaction: etcd's ``Compact(R)`` also drops the DELETE events *at* R (the
+tombstone is not kept), so a watch from R would silently miss them. The
+contract promises every event >= R, so ``compact(R)`` asks etcd for R - 1 and
+we report compaction revisions as etcd's + 1. Reads at exactly R - 1 are then
+refused by this client only if it compacted (or saw the compaction) itself;
+another client may still read that one revision, which is harmless.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from kcrypt.datastore.contract import (
     TxnResult,
     UpdateResult,
 )
-from kcrypt.datastore.errors import DatastoreError, KeyExists, LeaseNotFound
+from kcrypt.datastore.errors import Compacted, DatastoreError, KeyExists, LeaseNotFound
 from kcrypt.datastore.etcd.channel import METADATA, Channels, Stubs, parse_url
 from kcrypt.datastore.etcd.errors import Kind, classify, translate
 from kcrypt.datastore.etcd.proto import kv_pb2, rpc_pb2
@@ -86,6 +93,7 @@ async def open_etcd(
     timeout: float = 5.0,
     attempt_timeout: float = 2.0,
     prefix: str = "",
+    txn_batch: int = 1,
 ) -> EtcdDatastore:
     """Connect to the etcd cluster at ``url`` (``etcd://h1:p1,h2:p2``, or
     ``etcds://`` with ``ca_file`` and optionally ``cert_file``/``key_file``).
@@ -95,6 +103,13 @@ async def open_etcd(
     prepended to every key (and removed from results): several stores can
     share one cluster. Raises ``Unavailable`` naming the endpoint when no
     member answers a linearizable read within ``timeout``.
+
+    ``txn_batch`` is how many puts of a ``txn_put`` go into one etcd Txn. The
+    contract gives every put its own revision, and an etcd Txn has exactly one
+    revision, so the default is 1 (one Txn per put, in order). A larger value
+    (up to 128) is an explicit opt-out for bulk writers that do not need
+    distinct revisions: puts of one Txn then share its revision, and etcd
+    writes them ~20x faster.
     """
     channels = Channels(
         parse_url(url),
@@ -104,7 +119,7 @@ async def open_etcd(
         cert_file=cert_file,
         key_file=key_file,
     )
-    ds = EtcdDatastore(channels, prefix=prefix)
+    ds = EtcdDatastore(channels, prefix=prefix, txn_batch=txn_batch)
     try:
         await ds.revision()
     except BaseException:
@@ -114,10 +129,14 @@ async def open_etcd(
 
 
 class EtcdDatastore:
-    def __init__(self, channels: Channels, *, prefix: str = "") -> None:
+    def __init__(self, channels: Channels, *, prefix: str = "", txn_batch: int = 1) -> None:
+        if not 1 <= txn_batch <= MAX_TXN_OPS:
+            raise ValueError(f"txn_batch must be within 1..{MAX_TXN_OPS}, not {txn_batch}")
         self._ch = channels
+        self._txn_batch = txn_batch
         self._ns = prefix.encode()
         self._seen = 0  # highest revision any response has shown us
+        self._compacted = 0  # contract compaction revision known to this client
 
     @property
     def endpoint(self) -> str:
@@ -161,7 +180,8 @@ class EtcdDatastore:
             with contextlib.suppress(DatastoreError):
                 current = await self.revision()
         elif kind is Kind.COMPACTED:
-            compact = await self._compact_revision()
+            compact = max(self._compacted, await self._compact_revision())
+            self._compacted = compact
         return translate(
             err,
             endpoint=self.endpoint,
@@ -174,6 +194,9 @@ class EtcdDatastore:
     # ---- reads -------------------------------------------------------------
 
     async def _range(self, req: rpc_pb2.RangeRequest, revision: int = 0) -> Any:
+        if 0 < revision < self._compacted:
+            raise Compacted(revision, self._compacted)
+
         async def attempt(s: Stubs, t: float, n: int) -> Any:
             return await s.kv.Range(req, timeout=t, metadata=METADATA)
 
@@ -323,7 +346,7 @@ class EtcdDatastore:
     async def txn_put(self, puts: Sequence[PutIf]) -> TxnResult:
         succeeded = [False] * len(puts)
         revision = 0
-        for chunk in _chunks(puts):
+        for chunk in _chunks(puts, self._txn_batch):
             pending = chunk
             while pending:
                 ok, rev, failed = await self._txn_chunk(puts, pending)
@@ -427,7 +450,8 @@ class EtcdDatastore:
             call.cancel()
 
     async def _compact_revision(self) -> int:
-        """etcd's compacted revision (its error message does not say)."""
+        """The contract's compaction revision, etcd's + 1 (see the module
+        docstring); etcd's error message does not say it."""
         call = self._ch.current().watch.Watch(metadata=METADATA, timeout=self._ch.attempt_timeout)
         try:
             create = rpc_pb2.WatchCreateRequest(key=self._ns or b"\0", start_revision=1)
@@ -437,7 +461,7 @@ class EtcdDatastore:
                 if resp is grpc.aio.EOF:
                     break
                 if resp.compact_revision:
-                    return int(resp.compact_revision)
+                    return int(resp.compact_revision) + 1
         except grpc.aio.AioRpcError:
             pass
         finally:
@@ -450,6 +474,7 @@ class EtcdDatastore:
         begin = self._k(prefix)
         return EtcdWatch(
             self._ch,
+            compacted=self._compacted,
             key=begin,
             range_end=prefix_end(begin),
             start_revision=start_revision,
@@ -497,10 +522,13 @@ class EtcdDatastore:
         await self._write(attempt, lease=lease)
 
     async def compact(self, revision: int) -> None:
+        if revision <= 1:
+            return  # nothing before revision 1
+
         async def attempt(s: Stubs, t: float, n: int) -> None:
             try:
                 await s.kv.Compact(
-                    rpc_pb2.CompactionRequest(revision=revision), timeout=t, metadata=METADATA
+                    rpc_pb2.CompactionRequest(revision=revision - 1), timeout=t, metadata=METADATA
                 )
             except grpc.aio.AioRpcError as err:
                 if classify(err) is not Kind.COMPACTED:  # already compacted that far: done
@@ -510,13 +538,14 @@ class EtcdDatastore:
             await self._ch.call(attempt)
         except grpc.aio.AioRpcError as err:
             raise await self._error(err, revision=revision) from None
+        self._compacted = max(self._compacted, revision)
 
     async def close(self) -> None:
         await self._ch.close()
 
 
-def _chunks(puts: Sequence[PutIf]) -> list[list[int]]:
-    """Split into physical Txns: <= MAX_TXN_OPS puts, <= MAX_TXN_BYTES, and no
+def _chunks(puts: Sequence[PutIf], max_ops: int) -> list[list[int]]:
+    """Split into physical Txns: <= max_ops puts, <= MAX_TXN_BYTES, and no
     key twice in one Txn (etcd rejects duplicate keys)."""
     out: list[list[int]] = []
     cur: list[int] = []
@@ -524,7 +553,7 @@ def _chunks(puts: Sequence[PutIf]) -> list[list[int]]:
     size = 0
     for i, p in enumerate(puts):
         n = 3 * len(p.key) + len(p.value) + 64
-        if cur and (len(cur) >= MAX_TXN_OPS or size + n > MAX_TXN_BYTES or p.key in keys):
+        if cur and (len(cur) >= max_ops or size + n > MAX_TXN_BYTES or p.key in keys):
             out.append(cur)
             cur, keys, size = [], set(), 0
         cur.append(i)

@@ -38,6 +38,7 @@ class EtcdWatch:
         range_end: bytes,
         start_revision: int,
         convert: Callable[[kv_pb2.Event], Event],
+        compacted: int = 0,
     ) -> None:
         self._ch = channels
         self._key = key
@@ -48,6 +49,7 @@ class EtcdWatch:
         self._call: Any = None  # grpc.aio.StreamStreamCall
         self._stubs: Stubs | None = None
         self._closed = False
+        self._compacted = compacted  # the owner's known compaction revision
 
     def __aiter__(self) -> EtcdWatch:
         return self
@@ -56,6 +58,9 @@ class EtcdWatch:
         while not self._pending:
             if self._closed:
                 raise StopAsyncIteration
+            if 0 < self._next < self._compacted:
+                self._closed = True
+                raise Compacted(self._next, self._compacted)
             await self._fill()
         return self._pending.popleft()
 
@@ -86,7 +91,7 @@ class EtcdWatch:
                     if resp.compact_revision > 0:
                         self._closed = True
                         self._cancel()
-                        raise Compacted(self._next, resp.compact_revision)
+                        raise Compacted(self._next, resp.compact_revision + 1)
                     raise _StreamEnded()
                 if resp.events:
                     for ev in resp.events:
@@ -141,7 +146,7 @@ class EtcdWatch:
             if resp.compact_revision > 0:
                 self._closed = True
                 self._cancel()
-                raise Compacted(self._next, resp.compact_revision)
+                raise Compacted(self._next, resp.compact_revision + 1)
             raise _StreamEnded()
         if resp.events:  # not expected on the created response, but harmless
             for ev in resp.events:
