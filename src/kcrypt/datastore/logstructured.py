@@ -15,8 +15,8 @@ the row's ``id`` is the store revision::
 The live value of a key at revision R is its newest row with ``id <= R``,
 unless that row is a tombstone. CAS, recreate-after-delete, ``prev`` on
 events, leases, compaction and watch are all written here, once. An engine
-only supplies a :class:`Log`: the memory engine keeps rows in lists, the
-SQLite engine in kine's table.
+only supplies a :class:`Log` (rows and protocol in ``log.py``): the memory
+engine keeps rows in lists, the SQLite engine in kine's table.
 
 ``Log`` methods are *synchronous*. Both engines answer in microseconds to a
 few milliseconds, and running them on the event-loop thread makes each
@@ -37,8 +37,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import replace
 
 from kcrypt.datastore.contract import (
     DeleteResult,
@@ -57,151 +56,12 @@ from kcrypt.datastore.errors import (
     LeaseNotFound,
     Unavailable,
 )
+from kcrypt.datastore.log import Draft, Lease, Log, Row, prefix_bounds
 
 __all__ = ["Draft", "Lease", "Log", "LogStructured", "Row", "prefix_bounds"]
 
 WATCH_BATCH = 500
 COMPACT_BATCH = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A row about to be appended (kine's columns plus the derived ``version``).
-
-    ``create_revision`` is 0 on created rows: the row's own id is its create
-    revision (kine stores it that way). ``version`` is the version of the value
-    the row makes live; on a tombstone, the version of the value it removed.
-    ``old_lease`` is the lease of the value this row replaces.
-    """
-
-    name: str
-    created: bool
-    deleted: bool
-    create_revision: int
-    prev_revision: int
-    lease: int
-    value: bytes
-    old_value: bytes
-    version: int
-    old_lease: int = 0
-
-    def row(self, rid: int) -> Row:
-        """The row this draft becomes once appended as ``rid``."""
-        crev = rid if self.created else self.create_revision
-        return Row(
-            rid,
-            self.name,
-            self.created,
-            self.deleted,
-            crev,
-            self.prev_revision,
-            self.lease,
-            self.value,
-            self.old_value,
-            self.version,
-            self.old_lease,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """An appended row; ``create_revision`` is resolved (== id on created rows)."""
-
-    id: int
-    name: str
-    created: bool
-    deleted: bool
-    create_revision: int
-    prev_revision: int
-    lease: int
-    value: bytes
-    old_value: bytes
-    version: int
-    old_lease: int = 0
-
-    def kv(self) -> KeyValue:
-        return KeyValue(
-            self.name, self.value, self.create_revision, self.id, self.version, self.lease
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    id: int
-    ttl: int
-    expires: float
-
-
-class Log(Protocol):
-    """What an engine provides. Ranges are ``lo <= name < hi`` (``hi`` None: no
-    upper bound) in byte order; ``revision`` 0 means current."""
-
-    @property
-    def endpoint(self) -> str: ...
-
-    @property
-    def read_only(self) -> bool: ...
-
-    def current_revision(self) -> int: ...
-
-    def compact_revision(self) -> int:
-        """Reads below this revision raise Compacted (0: never compacted)."""
-        ...
-
-    def latest(self, name: str, *, revision: int = 0) -> Row | None:
-        """The newest row of ``name`` at ``revision``, tombstones included."""
-        ...
-
-    def latest_many(self, names: Sequence[str]) -> dict[str, Row]:
-        """Current newest row of each name that has one."""
-        ...
-
-    def live(
-        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
-    ) -> list[Row]:
-        """Live rows at ``revision``, one per name, name order, names > after."""
-        ...
-
-    def count(self, lo: str, hi: str | None, *, revision: int) -> int: ...
-
-    def after(self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int) -> list[Row]:
-        """Rows with ``revision < id <= upto`` in id order, at most ``limit``."""
-        ...
-
-    def append(self, drafts: Sequence[Draft]) -> int:
-        """Append atomically and durably; returns the id of the first row."""
-        ...
-
-    def compact(self, *, after: int, upto: int, new_compact_revision: int) -> None:
-        """Delete rows superseded by, and tombstones among, rows with
-        ``after < id <= upto``; record ``new_compact_revision`` atomically."""
-        ...
-
-    def live_with_lease(self, lease: int) -> list[Row]: ...
-
-    def lease_put(self, lease: Lease) -> None: ...
-
-    def lease_get(self, lease_id: int) -> Lease | None: ...
-
-    def lease_delete(self, lease_id: int) -> None: ...
-
-    def leases_expired(self, now: float) -> list[int]: ...
-
-    def close(self) -> None: ...
-
-
-def prefix_bounds(prefix: str) -> tuple[str, str | None]:
-    """``[lo, hi)`` covering every string that starts with ``prefix``.
-
-    Code point order equals UTF-8 byte order, so bumping the last code point
-    gives the exclusive upper bound (skipping the surrogate block)."""
-    chars = list(prefix)
-    while chars:
-        last = ord(chars.pop())
-        if last < 0x10FFFF:
-            nxt = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1
-            return prefix, "".join(chars) + chr(nxt)
-    return prefix, None
 
 
 def _event(row: Row) -> Event:
