@@ -6,7 +6,6 @@ import base64
 import json
 
 import httpx
-import pytest
 
 from kcrypt import codec
 from kcrypt.datastore import Datastore

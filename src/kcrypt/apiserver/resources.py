@@ -121,7 +121,7 @@ class ResourceHandlers:
         try:
             target = neg.negotiate(request.headers.get("accept"))
         except ApiError as exc:
-            return neg.render(error_status(exc), neg.Target())
+            return neg.render(error_status(exc), neg.Target(), code=exc.code)
         try:
             return await handler(target)
         except Exception as exc:  # every failure becomes a Status, never a traceback

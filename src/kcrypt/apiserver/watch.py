@@ -12,11 +12,14 @@ when the client goes away: Starlette cancels the sending task, and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from kcrypt.apiserver.negotiation import JSON, dump_json
 from kcrypt.apiserver.status import error_status
@@ -28,6 +31,26 @@ DEFAULT_TIMEOUT = 1800.0
 log = logging.getLogger("kcrypt.apiserver.watch")
 
 
+_END = object()
+
+
+async def _pump(events: AsyncIterator[WatchEvent], queue: asyncio.Queue[Any]) -> None:
+    """Drive the storage watch in a task of its own: only this task ever touches
+    the generator, so closing it on cancellation is always safe."""
+    try:
+        async for event in events:
+            await queue.put(event)
+        await queue.put(_END)
+    except StorageError as exc:
+        await queue.put(exc)
+    except Exception as exc:  # surfaced as a 500 ERROR event
+        await queue.put(exc)
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 async def _lines(
     events: AsyncIterator[WatchEvent],
     render: Callable[[dict[str, Any]], Any],
@@ -35,24 +58,48 @@ async def _lines(
 ) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=64)
+    pump = asyncio.create_task(_pump(events, queue))
     try:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
             try:
-                event = await asyncio.wait_for(events.__anext__(), remaining)
-            except (StopAsyncIteration, TimeoutError):
+                item = await asyncio.wait_for(queue.get(), remaining)
+            except TimeoutError:
                 return
-            except StorageError as exc:
-                yield dump_json({"type": "ERROR", "object": error_status(exc)})
+            if item is _END:
                 return
-            yield dump_json({"type": event.type, "object": render(event.object)})
+            if isinstance(item, Exception):
+                yield dump_json({"type": "ERROR", "object": error_status(item)})
+                return
+            yield dump_json({"type": item.type, "object": render(item.object)})
     finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
         log.debug("watch stream closed")
+
+
+class _WatchResponse(StreamingResponse):
+    """A stream that always listens for the client going away.
+
+    Starlette skips that for ASGI spec >= 2.4 servers (uvicorn) and relies on
+    ``send`` failing, but an idle watch sends nothing, so a gone client would
+    hold its datastore watch until the timeout. Listening costs one task.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with anyio.create_task_group() as group:
+
+            async def run_then_cancel(func: Callable[[], Awaitable[None]]) -> None:
+                with contextlib.suppress(OSError):  # the client went away mid-send
+                    await func()
+                group.cancel_scope.cancel()
+
+            group.start_soon(run_then_cancel, lambda: self.stream_response(send))
+            await run_then_cancel(lambda: self.listen_for_disconnect(receive))
 
 
 def watch_response(
@@ -60,9 +107,9 @@ def watch_response(
     *,
     render: Callable[[dict[str, Any]], Any],
     timeout: float | None = None,
-) -> StreamingResponse:
+) -> _WatchResponse:
     """A 200 streaming response of ``events``, each object passed through ``render``."""
-    return StreamingResponse(
+    return _WatchResponse(
         _lines(events, render, timeout if timeout and timeout > 0 else DEFAULT_TIMEOUT),
         media_type=JSON,
         headers={"Cache-Control": "no-cache, private"},
