@@ -151,8 +151,8 @@ class EtcdCluster:
         for i, p in enumerate(self._procs):
             if p is None:
                 continue
-            try:
-                p.wait(timeout=10)
+            try:  # a member that lost quorum can take ~5 s to stop politely
+                p.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
