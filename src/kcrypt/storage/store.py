@@ -21,11 +21,8 @@ that revision, so a paged list is one consistent snapshot.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import inspect
-import json
 import logging
 import secrets
 import time
@@ -33,13 +30,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from kcrypt import codec
 from kcrypt.datastore import errors as ds_errors
 from kcrypt.datastore.contract import Datastore, EventType, KeyValue
 from kcrypt.envelope import EnvelopeError, Transformer
+from kcrypt.storage.continuation import TOO_OLD_CONTINUE, decode_continue, encode_continue
 from kcrypt.storage.errors import (
     AlreadyExists,
     BadRequest,
@@ -49,6 +46,19 @@ from kcrypt.storage.errors import (
     NotFound,
 )
 from kcrypt.storage.metrics import StorageMetrics
+from kcrypt.storage.objects import (
+    Obj,
+    ObjectList,
+    Preconditions,
+    WatchEvent,
+    check_preconditions,
+    keep_system_fields,
+    matches,
+    meta_of,
+    now,
+    parse_rv,
+    written_prefix,
+)
 from kcrypt.storage.selectors import (
     FieldSelector,
     LabelSelector,
@@ -61,41 +71,11 @@ __all__ = ["ObjectList", "ObjectStore", "Preconditions", "UpdateFn", "WatchEvent
 
 log = logging.getLogger("kcrypt.storage")
 
-Obj = dict[str, Any]
 UpdateFn = Callable[[Obj], Obj | Awaitable[Obj]]
 """Given the current object (a private copy), return the desired one, or raise."""
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
-_TOO_OLD_CONTINUE = (
-    "The provided continue parameter is too old to display a consistent list result. You can "
-    "start a new list without the continue parameter, or use the continue token in this response "
-    "to retrieve the remainder of the results. Continuing with the provided token results in an "
-    "inconsistent list - objects that were created, modified, or deleted between the time the "
-    "first chunk was returned and now may show up in the list."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectList:
-    """One page: ``continue_token`` is ``""`` on the last page."""
-
-    items: tuple[Obj, ...]
-    resource_version: str
-    continue_token: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    type: str  # ADDED | MODIFIED | DELETED
-    object: Obj
-
-
-@dataclass(frozen=True, slots=True)
-class Preconditions:
-    """Delete preconditions (``DeleteOptions.preconditions``)."""
-
-    uid: str | None = None
-    resource_version: str | None = None
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,43 +83,6 @@ class _Read:
     obj: Obj
     plaintext: bytes
     stale: bool
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _meta(obj: Obj) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict):
-        meta = {}
-        obj["metadata"] = meta
-    return meta
-
-
-def encode_continue(key: str, *, key_prefix: str, revision: int) -> str:
-    """kube-apiserver's token: base64url(JSON{v, rv, start}) with start = key after prefix + NUL."""
-    body = {"v": "meta.k8s.io/v1", "rv": revision, "start": key[len(key_prefix) :] + "\x00"}
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def decode_continue(token: str, *, key_prefix: str) -> tuple[str, int]:
-    """(key to start strictly after, revision) from a token :func:`encode_continue` made."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw)
-        version, revision, start = body["v"], body["rv"], body["start"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise BadRequest(
-            "continue key is not valid: incorrect encoded start resourceVersion "
-            "(version meta.k8s.io/v1)"
-        ) from None
-    if version != "meta.k8s.io/v1" or not isinstance(revision, int) or not isinstance(start, str):
-        raise BadRequest("continue key is not valid: server does not recognize this encoding")
-    if revision <= 0 or not start or start.startswith("/") or ".." in start.split("/"):
-        raise BadRequest("continue key is not valid: the start key is not a relative path")
-    return key_prefix + start.removesuffix("\x00"), revision
 
 
 class ObjectStore:
@@ -194,7 +137,7 @@ class ObjectStore:
             raise InternalError(f"unable to transform key {key!r}: {exc}") from None
         prefix = ""
         if value.startswith(b"k8s:enc:"):
-            parsed = _written_prefix(value)
+            parsed = written_prefix(value)
             prefix = parsed
         self._record(resource, "to_storage", prefix, start, ok=True)
         return value
@@ -222,7 +165,7 @@ class ObjectStore:
             obj = codec.decode_storage(result.plaintext)
         except codec.CodecError as exc:
             raise InternalError(f"unable to decode key {kv.key!r}: {exc}") from None
-        _meta(obj)["resourceVersion"] = str(kv.mod_revision)
+        meta_of(obj)["resourceVersion"] = str(kv.mod_revision)
         return _Read(obj, result.plaintext, result.stale)
 
     def _encode(self, obj: Obj) -> bytes:
@@ -234,7 +177,7 @@ class ObjectStore:
     @staticmethod
     def _decoded(data: bytes, revision: int) -> Obj:
         out = codec.decode_storage(data)
-        _meta(out)["resourceVersion"] = str(revision)
+        meta_of(out)["resourceVersion"] = str(revision)
         return out
 
     @staticmethod
@@ -242,7 +185,7 @@ class ObjectStore:
         kind = codec.kind_for_resource(resource)
         obj["apiVersion"] = kind.api_version
         obj["kind"] = kind.kind
-        meta = _meta(obj)
+        meta = meta_of(obj)
         meta.pop("resourceVersion", None)
         meta.pop("selfLink", None)
         if not kind.namespaced:
@@ -280,7 +223,7 @@ class ObjectStore:
         if continue_token:
             start_after, revision = decode_continue(continue_token, key_prefix=key_prefix)
         elif resource_version and resource_version_match == "Exact":
-            revision = _parse_rv(resource_version)
+            revision = parse_rv(resource_version)
         items: list[Obj] = []
         while True:
             try:
@@ -289,7 +232,7 @@ class ObjectStore:
                 )
             except ds_errors.Compacted:
                 if continue_token:
-                    raise Expired(_TOO_OLD_CONTINUE) from None
+                    raise Expired(TOO_OLD_CONTINUE) from None
                 raise Expired(f"too old resource version: {revision}") from None
             except ds_errors.FutureRevision as exc:
                 raise BadRequest(
@@ -298,7 +241,7 @@ class ObjectStore:
             revision = page.revision
             for i, kv in enumerate(page.kvs):
                 obj = self._read(resource, transformer, kv).obj
-                if _matches(obj, labels, fields):
+                if matches(obj, labels, fields):
                     items.append(obj)
                 if limit and len(items) >= limit:
                     more = page.more or i + 1 < len(page.kvs)
@@ -320,12 +263,12 @@ class ObjectStore:
         ``dry_run``: everything but the write (the result has no resourceVersion).
         """
         new = self._typed(resource, copy.deepcopy(dict(obj)))
-        meta = _meta(new)
+        meta = meta_of(new)
         namespace = meta.get("namespace") or None
         generate = not meta.get("name") and bool(meta.get("generateName"))
         transformer = self.transformers.for_resource(resource)
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = _now()
+        meta["creationTimestamp"] = now()
         for _attempt in range(8 if generate else 1):
             if generate:
                 suffix = "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))
@@ -398,7 +341,7 @@ class ObjectStore:
             result = fn(copy.deepcopy(read.obj))
             new = await result if inspect.isawaitable(result) else result
             new = self._typed(resource, new)
-            _keep_system_fields(new, read.obj)
+            keep_system_fields(new, read.obj)
             data = self._encode(new)
             if data == read.plaintext and not read.stale:
                 return read.obj
@@ -429,7 +372,7 @@ class ObjectStore:
             if kv is None:
                 raise NotFound(resource, name)
             current = self._read(resource, transformer, kv).obj
-            _check_preconditions(resource, name, current, preconditions)
+            check_preconditions(resource, name, current, preconditions)
             if dry_run:
                 return current
             outcome = await self.datastore.delete(key, mod_revision=kv.mod_revision)
@@ -466,7 +409,7 @@ class ObjectStore:
                 yield WatchEvent("ADDED", obj)
             start = int(listed.resource_version) + 1
         else:
-            start = _parse_rv(resource_version) + 1
+            start = parse_rv(resource_version) + 1
         selective = not (labels.empty and fields.empty)
         try:
             async with aclosing(
@@ -494,71 +437,16 @@ class ObjectStore:
             if ev.prev is None:
                 return None
             old = self._read(resource, transformer, ev.prev).obj
-            _meta(old)["resourceVersion"] = str(ev.kv.mod_revision)
-            return WatchEvent("DELETED", old) if _matches(old, labels, fields) else None
+            meta_of(old)["resourceVersion"] = str(ev.kv.mod_revision)
+            return WatchEvent("DELETED", old) if matches(old, labels, fields) else None
         new = self._read(resource, transformer, ev.kv).obj
         created = ev.prev is None or ev.kv.create_revision == ev.kv.mod_revision
-        now_in = _matches(new, labels, fields)
+        now_in = matches(new, labels, fields)
         if created:
             return WatchEvent("ADDED", new) if now_in else None
         was_in = True
         if selective:
-            was_in = _matches(self._read(resource, transformer, ev.prev).obj, labels, fields)
+            was_in = matches(self._read(resource, transformer, ev.prev).obj, labels, fields)
         if now_in:
             return WatchEvent("MODIFIED" if was_in else "ADDED", new)
         return WatchEvent("DELETED", new) if was_in else None
-
-
-def _written_prefix(value: bytes) -> str:
-    parts = value.split(b":", 5)
-    if len(parts) < 6:
-        return ""
-    return b":".join(parts[:5]).decode("ascii", "replace") + ":"
-
-
-def _parse_rv(value: str) -> int:
-    try:
-        rv = int(value)
-    except ValueError:
-        raise BadRequest(f'resourceVersion: Invalid value: "{value}": must be an integer') from None
-    if rv < 0:
-        raise BadRequest(f'resourceVersion: Invalid value: "{value}": must be non-negative')
-    return rv
-
-
-def _matches(obj: Obj, labels: LabelSelector, fields: FieldSelector) -> bool:
-    if not labels.empty and not labels.matches(_meta(obj).get("labels")):
-        return False
-    return fields.empty or fields.matches(obj)
-
-
-def _keep_system_fields(new: Obj, current: Obj) -> None:
-    """BeforeUpdate: identity and creation time come from the stored object."""
-    meta, old = _meta(new), current["metadata"]
-    meta["name"] = old.get("name")
-    if "namespace" in old:
-        meta["namespace"] = old["namespace"]
-    if not meta.get("uid") and old.get("uid"):
-        meta["uid"] = old["uid"]
-    if old.get("creationTimestamp"):
-        meta["creationTimestamp"] = old["creationTimestamp"]
-
-
-def _check_preconditions(resource: str, name: str, current: Obj, pre: Preconditions | None) -> None:
-    if pre is None:
-        return
-    meta = current["metadata"]
-    if pre.uid is not None and pre.uid != meta.get("uid"):
-        raise Conflict(
-            resource,
-            name,
-            f"Precondition failed: UID in precondition: {pre.uid}, "
-            f"UID in object meta: {meta.get('uid', '')}",
-        )
-    if pre.resource_version is not None and pre.resource_version != meta.get("resourceVersion"):
-        raise Conflict(
-            resource,
-            name,
-            f"Precondition failed: ResourceVersion in precondition: {pre.resource_version}, "
-            f"ResourceVersion in object meta: {meta.get('resourceVersion', '')}",
-        )
