@@ -75,7 +75,6 @@ UpdateFn = Callable[[Obj], Obj | Awaitable[Obj]]
 """Given the current object (a private copy), return the desired one, or raise."""
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
-_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
 
 
 @dataclass(frozen=True, slots=True)
