@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import grpc
 
@@ -56,6 +56,7 @@ class EtcdUrl:
     tls: bool
     members: tuple[str, ...]  # "host:port" (IPv6 in brackets)
     printable: str
+    options: tuple[tuple[str, str], ...] = ()  # ?name=value (see engine.URL_OPTIONS)
 
 
 def parse_url(url: str) -> EtcdUrl:
@@ -65,6 +66,8 @@ def parse_url(url: str) -> EtcdUrl:
     etcd with client certificates only."""
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
+    rest, _, query = rest.partition("?")
+    options = tuple(parse_qsl(query, keep_blank_values=True))
     if not sep or scheme not in _TLS_SCHEMES | _PLAIN_SCHEMES:
         raise InvalidEndpoint(
             f"not an etcd endpoint: {_strip_credentials(url)!r} "
@@ -98,6 +101,7 @@ def parse_url(url: str) -> EtcdUrl:
         tls=scheme in _TLS_SCHEMES,
         members=tuple(members),
         printable=f"{pscheme}://{','.join(members)}",
+        options=options,
     )
 
 
