@@ -124,7 +124,8 @@ async def open_etcd(
                 f"unknown etcd endpoint option {name}={value!r} in {parsed.printable} "
                 "(known: txn_batch=<1..128>)"
             )
-        txn_batch = txn_batch or int(value)
+        if txn_batch is None:
+            txn_batch = int(value)
     channels = Channels(
         parsed,
         timeout=timeout,
@@ -134,7 +135,7 @@ async def open_etcd(
         key_file=key_file,
     )
     try:
-        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=txn_batch or 1)
+        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=1 if txn_batch is None else txn_batch)
     except ValueError as exc:
         await channels.close()
         raise InvalidEndpoint(str(exc)) from None
