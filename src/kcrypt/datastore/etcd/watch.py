@@ -13,6 +13,7 @@ says. A watch that cannot reach any member for ``timeout`` seconds ends with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -69,7 +70,9 @@ class EtcdWatch:
         self._cancel()
 
     def __del__(self) -> None:
-        self._cancel()
+        # an abandoned watch (loop left without aclose) must not keep its stream
+        with contextlib.suppress(Exception):
+            self._cancel()
 
     def _cancel(self) -> None:
         call, self._call = self._call, None
