@@ -1,0 +1,424 @@
+"""Secret GET and CREATE rates of ``kcrypt server`` over HTTPS, next to a trivial
+handler on the same HTTP stack, measured in the same run (issue 4).
+
+What runs:
+
+* ``kcrypt server`` on SQLite with ``--secrets-encryption`` (aescbc), started
+  from ``.venv/bin/kcrypt`` in a temporary data dir;
+* a *trivial* server: the same uvicorn (httptools, uvloop, one process) +
+  Starlette + TLS stack with the same certificate, whose one handler checks
+  the bearer token and returns a fixed ~250-byte Secret as JSON;
+* the load: ``wrk`` (one thread, 32 connections, HTTP/1.1 keep-alive) when it
+  is installed (``apt-get install wrk``), else an ``httpx.AsyncClient`` with
+  32 concurrent workers. wrk is preferred: a Python client on the same two
+  cores eats much of the CPU the servers need and flattens the comparison.
+
+The target (DESIGN.md): kcrypt's secret GET within 2x of the trivial GET.
+
+Usage::
+
+    .venv/bin/python bench/api_bench.py              # print the table
+    .venv/bin/python bench/api_bench.py --write      # also update docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+KCRYPT = REPO / ".venv" / "bin" / "kcrypt"
+DOCS = REPO / "docs" / "benchmarks.md"
+SECTION = "## API server (issue 4)"
+NOTES = "### Where the time goes"
+CONCURRENCY = 32
+
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "bench", "namespace": "default"},
+    "type": "Opaque",
+    "data": {"username": "YWRtaW4=", "password": "c3VwZXItc2VjcmV0LXBhc3N3b3JkLTEyMzQ1"},
+}
+
+CREATE_LUA = """
+local n = 0
+local prefix = "x"
+function init(args)
+  prefix = args[1] or "x"
+  wrk.headers["Content-Type"] = "application/json"
+end
+function request()
+  n = n + 1
+  local body = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"' .. prefix .. '-' .. n ..
+    '"},"type":"Opaque","data":{"password":"c3VwZXItc2VjcmV0LXBhc3N3b3JkLTEyMzQ1"}}'
+  return wrk.format("POST", nil, nil, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- the trivial server (runs in a child process) --------------------------------
+
+
+def serve_trivial(port: int, cert: str, key: str, token: str) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = json.dumps(SECRET).encode()
+    expected = f"Bearer {token}"
+
+    async def get_secret(request: Request) -> Response:
+        if request.headers.get("authorization") != expected:
+            return Response(status_code=401)
+        return Response(body, media_type="application/json")
+
+    async def create_secret(request: Request) -> Response:
+        if request.headers.get("authorization") != expected:
+            return Response(status_code=401)
+        await request.body()
+        return Response(body, status_code=201, media_type="application/json")
+
+    app = Starlette(
+        routes=[
+            Route("/api/v1/namespaces/default/secrets/bench", get_secret, methods=["GET"]),
+            Route("/api/v1/namespaces/default/secrets", create_secret, methods=["POST"]),
+        ]
+    )
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+# ---- load generators ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float | None
+    p99_ms: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def wrk_run(url: str, token: str, *, seconds: int, create: bool, tag: str) -> Result:
+    args = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency"]
+    args += ["-H", f"Authorization: Bearer {token}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        if create:
+            script = Path(tmp) / "create.lua"
+            script.write_text(CREATE_LUA)
+            args += ["-s", str(script)]
+        args.append(url)
+        if create:
+            args += ["--", tag]
+        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    assert total, out
+    seconds_taken = float(total.group(2)) / (1000 if total.group(3) == "ms" else 1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    lat = dict(re.findall(r"\s(50|99)%\s+([\d.]+\w+)", out))
+    return Result(
+        requests=int(total.group(1)),
+        seconds=seconds_taken,
+        errors=int(errors.group(1)) if errors else 0,
+        p50_ms=_ms(lat.get("50")),
+        p99_ms=_ms(lat.get("99")),
+    )
+
+
+def _ms(text: str | None) -> float | None:
+    if text is None:
+        return None
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    assert m, text
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+
+async def httpx_run(
+    base: str, path: str, token: str, ca: str, *, seconds: int, create: bool, tag: str
+) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(
+        base_url=base,
+        verify=ssl.create_default_context(cafile=ca),
+        limits=limits,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ) as client:
+
+        async def worker() -> None:
+            nonlocal errors, counter
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                if create:
+                    counter += 1
+                    body = dict(SECRET, metadata={"name": f"{tag}-{counter}"})
+                    r = await client.post(path, json=body)
+                else:
+                    r = await client.get(path)
+                latencies.append(time.perf_counter() - start)
+                if r.status_code >= 300:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        took = time.perf_counter() - began
+    latencies.sort()
+    return Result(
+        requests=len(latencies),
+        seconds=took,
+        errors=errors,
+        p50_ms=latencies[len(latencies) // 2] * 1000 if latencies else None,
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
+    )
+
+
+# ---- orchestration --------------------------------------------------------------------
+
+
+def wait_ready(base: str, ca: str, token: str, path: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            r = httpx.get(
+                base + path,
+                verify=ssl.create_default_context(cafile=ca),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if r.status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{base} did not come up")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each measurement")
+    parser.add_argument("--runs", type=int, default=2, help="measurements per case (best kept)")
+    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--trivial-server", nargs=4, metavar=("PORT", "CERT", "KEY", "TOKEN"))
+    opts = parser.parse_args()
+    if opts.trivial_server:
+        port, cert, key, token = opts.trivial_server
+        serve_trivial(int(port), cert, key, token)
+        return
+
+    client = opts.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "httpx"
+    with tempfile.TemporaryDirectory(prefix="kcrypt-bench-") as tmp:
+        data = Path(tmp) / "data"
+        kport, tport = free_port(), free_port()
+        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 - closed with the dir
+        kcrypt = subprocess.Popen(
+            [str(KCRYPT), "server", "--data-dir", str(data), "--https-listen-port", str(kport),
+             "--secrets-encryption"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            token_file = data / "server" / "token"
+            while not (data / "server" / "cred" / "admin.kubeconfig").exists():
+                if time.monotonic() > deadline or kcrypt.poll() is not None:
+                    raise SystemExit("kcrypt server did not start: " + Path(log.name).read_text())
+                time.sleep(0.1)
+            token = token_file.read_text().strip()
+            tls = data / "server" / "tls"
+            ca = str(tls / "server-ca.crt")
+            cert, key = (
+                str(tls / "serving-kube-apiserver.crt"),
+                str(tls / "serving-kube-apiserver.key"),
+            )
+            kbase, tbase = f"https://127.0.0.1:{kport}", f"https://127.0.0.1:{tport}"
+            wait_ready(kbase, ca, token, "/readyz", kcrypt)
+            trivial = subprocess.Popen(
+                [sys.executable, __file__, "--trivial-server", str(tport), cert, key, token]
+            )
+            try:
+                wait_ready(tbase, ca, token, "/api/v1/namespaces/default/secrets/bench", trivial)
+                r = httpx.post(
+                    kbase + "/api/v1/namespaces/default/secrets",
+                    json=SECRET,
+                    verify=ssl.create_default_context(cafile=ca),
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert r.status_code == 201, r.text
+                results = measure(client, kbase, tbase, token, ca, opts.seconds, opts.runs)
+            finally:
+                stop(trivial)
+        finally:
+            stop(kcrypt)
+            log.close()
+    report = render(
+        results, client=client, seconds=opts.seconds, runs=opts.runs, load=os.getloadavg()[0]
+    )
+    print(report)
+    if opts.write:
+        write_section(report)
+
+
+def measure(
+    client: str, kbase: str, tbase: str, token: str, ca: str, seconds: int, runs: int
+) -> dict[str, Result]:
+    get_path = "/api/v1/namespaces/default/secrets/bench"
+    post_path = "/api/v1/namespaces/default/secrets"
+    cases = {
+        "trivial GET": (tbase, get_path, False),
+        "kcrypt secret GET": (kbase, get_path, False),
+        "trivial POST": (tbase, post_path, True),
+        "kcrypt secret CREATE": (kbase, post_path, True),
+    }
+    best: dict[str, Result] = {}
+    for run in range(runs):
+        for name, (base, path, create) in cases.items():
+            tag = f"b{run}-{int(time.time() * 1000) % 10**8}"
+            # a short warm-up on each server, then the measurement
+            one(client, base, path, token, ca, seconds=1, create=create, tag=tag + "w")
+            res = one(client, base, path, token, ca, seconds=seconds, create=create, tag=tag)
+            if res.errors:
+                raise SystemExit(f"{name}: {res.errors} failed requests")
+            print(f"  run {run + 1}: {name}: {res.rate:,.0f} req/s", file=sys.stderr)
+            if name not in best or res.rate > best[name].rate:
+                best[name] = res
+    return best
+
+
+def one(
+    client: str, base: str, path: str, token: str, ca: str, *, seconds: int, create: bool, tag: str
+) -> Result:
+    if client == "wrk":
+        return wrk_run(base + path, token, seconds=seconds, create=create, tag=tag)
+    return asyncio.run(httpx_run(base, path, token, ca, seconds=seconds, create=create, tag=tag))
+
+
+def render(results: dict[str, Result], *, client: str, seconds: int, runs: int, load: float) -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gen = (
+        f"wrk -t1 -c{CONCURRENCY}"
+        if client == "wrk"
+        else f"httpx.AsyncClient, {CONCURRENCY} workers"
+    )
+    lines = [
+        SECTION,
+        "",
+        f"Measured {dt.date.today().isoformat()} on {platform.node() or 'this machine'}: "
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"load from {gen} on the same machine, HTTP/1.1 keep-alive over TLS, "
+        f"{seconds} s per case, best of {runs}; 1-minute load average {load:.1f} at the end "
+        "(other work on the machine lowers every number). "
+        "Produced by `bench/api_bench.py --write`.",
+        "",
+        "kcrypt: `kcrypt server --secrets-encryption` (aescbc) on SQLite, one process. "
+        "Trivial: the same uvicorn + httptools + uvloop + Starlette + TLS stack, one handler that "
+        "checks the bearer token and returns a fixed Secret.",
+        "",
+        "| case | req/s | p50 ms | p99 ms | vs trivial |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    pairs = {
+        "trivial GET": "trivial GET",
+        "kcrypt secret GET": "trivial GET",
+        "trivial POST": "trivial POST",
+        "kcrypt secret CREATE": "trivial POST",
+    }
+    for name, base in pairs.items():
+        r = results[name]
+        ratio = results[base].rate / r.rate
+        lines.append(
+            f"| {name} | {r.rate:,.0f} | {_fmt(r.p50_ms)} | {_fmt(r.p99_ms)} | "
+            f"{'1.00x' if name == base else f'{ratio:.2f}x slower'} |"
+        )
+    ratio = results["trivial GET"].rate / results["kcrypt secret GET"].rate
+    verdict = "met" if ratio <= 2 else "NOT met"
+    lines += ["", f"Target (GET within 2x of trivial): **{verdict}** ({ratio:.2f}x)."]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def write_section(report: str) -> None:
+    """Replace (or append) only this benchmark's section of docs/benchmarks.md."""
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + report
+    else:
+        nxt = text.find("\n## ", start + len(SECTION))
+        end = len(text) if nxt == -1 else nxt + 1
+        old = text[start:end]
+        notes = old.find(NOTES)  # hand-written analysis survives a re-run
+        if notes != -1:
+            report = report + "\n" + old[notes:].rstrip("\n") + "\n"
+        text = text[:start] + report + ("\n" + text[end:] if nxt != -1 else "")
+    DOCS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
