@@ -117,3 +117,13 @@ def test_a_different_token_than_the_stored_one_is_refused(tmp_path: Path) -> Non
     assert proc.returncode == 1
     assert "does not match the token stored in" in proc.stderr
     assert "first-token" not in proc.stderr
+
+
+def test_secrets_encryption_and_a_custom_config_together_are_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("kind: EncryptionConfiguration\n")
+    proc = run_kcrypt_server(
+        tmp_path, "--secrets-encryption", "--encryption-provider-config", str(cfg)
+    )
+    assert proc.returncode == 1
+    assert "do not combine it with --encryption-provider-config" in proc.stderr

@@ -125,3 +125,14 @@ def test_get_watch_sees_a_change_made_by_another_client(
     finally:
         watcher.kill()
         watcher.wait()
+
+
+def test_the_log_holds_no_secret_values_keys_or_token(encrypted_server: KcryptServer) -> None:
+    config = json.loads(
+        (encrypted_server.data_dir / "server" / "cred" / "encryption-config.json").read_text()
+    )
+    key = config["resources"][0]["providers"][0]["aescbc"]["keys"][0]["secret"]
+    log = encrypted_server.log()
+    assert "Wrote kubeconfig" in log
+    for leak in (key, encrypted_server.token, "s3cr3t-literal", "plain-text-marker-42"):
+        assert leak not in log
