@@ -100,6 +100,15 @@ class KcryptServer:
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # never leave a server behind when start-up fails
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -107,9 +116,8 @@ class KcryptServer:
                     f"kcrypt server exited with {self.process.returncode}:\n{self.log()}"
                 )
             if self._ready():
-                return self
+                return
             time.sleep(0.1)
-        self.stop()
         raise AssertionError(f"kcrypt server did not become ready:\n{self.log()}")
 
     def _ready(self) -> bool:
