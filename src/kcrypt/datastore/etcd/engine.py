@@ -110,12 +110,12 @@ async def open_etcd(
     share one cluster. Raises ``Unavailable`` naming the endpoint when no
     member answers a linearizable read within ``timeout``.
 
-    ``txn_batch`` is how many puts of a ``txn_put`` go into one etcd Txn. The
-    contract gives every put its own revision, and an etcd Txn has exactly one
-    revision, so the default is 1 (one Txn per put, in order). A larger value
-    (up to 128) is an explicit opt-out for bulk writers that do not need
-    distinct revisions: puts of one Txn then share its revision, and etcd
-    writes them ~20x faster. It may also be given in the URL: ``?txn_batch=128``.
+    ``txn_batch`` is how many puts of a ``txn_put`` go into one etcd Txn
+    (default 128, etcd's default ``--max-txn-ops``). Puts of one Txn share its
+    revision, which the contract allows; it is ~20x faster than a Txn per put
+    and is what makes bulk re-encryption on etcd fast. ``txn_batch=1`` (also
+    ``?txn_batch=1`` in the URL) gives every put its own revision, for a
+    cluster whose ``--max-txn-ops`` was lowered.
     """
     parsed = parse_url(url)
     for name, value in parsed.options:
@@ -135,7 +135,7 @@ async def open_etcd(
         key_file=key_file,
     )
     try:
-        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=1 if txn_batch is None else txn_batch)
+        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=MAX_TXN_OPS if txn_batch is None else txn_batch)
     except ValueError as exc:
         await channels.close()
         raise InvalidEndpoint(str(exc)) from None
