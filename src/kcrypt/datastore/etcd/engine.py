@@ -135,7 +135,8 @@ async def open_etcd(
         key_file=key_file,
     )
     try:
-        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=MAX_TXN_OPS if txn_batch is None else txn_batch)
+        batch = MAX_TXN_OPS if txn_batch is None else txn_batch
+        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=batch)
     except ValueError as exc:
         await channels.close()
         raise InvalidEndpoint(str(exc)) from None
