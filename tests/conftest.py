@@ -14,5 +14,5 @@ K8S_FIXTURES = SHARED / "fixtures" / "k8s"
 @pytest.fixture(scope="session")
 def k8s_fixtures() -> Path:
     if not K8S_FIXTURES.is_dir():
-        pytest.fail(f"Kubernetes fixtures not found at {K8S_FIXTURES} (shared/ sits beside the repo)")
+        pytest.fail(f"Kubernetes fixtures not found at {K8S_FIXTURES}")
     return K8S_FIXTURES
