@@ -46,7 +46,7 @@ class Connection:
 
 
 def connection_settings(data_dir: Path, *, token: str | None, server: str) -> Connection:
-    """``--token`` (KCRYPT_TOKEN), else ``<data-dir>/server/token``; CA: ``server/tls/ca.crt``."""
+    """``--token`` (KCRYPT_TOKEN), else ``<data-dir>/server/token``; CA: ``server-ca.crt``."""
     if not token:
         path = data_dir / "server" / "token"
         try:
@@ -55,7 +55,7 @@ def connection_settings(data_dir: Path, *, token: str | None, server: str) -> Co
             raise SupervisorError(
                 f"no --token given and cannot read {path}: {exc.strerror or exc}"
             ) from None
-    ca = data_dir / "server" / "tls" / "ca.crt"
+    ca = data_dir / "server" / "tls" / "server-ca.crt"
     verify: str | bool = str(ca) if ca.is_file() else True
     return Connection(server=server.rstrip("/"), token=token, verify=verify)
 

@@ -75,6 +75,7 @@ class EncryptionService:
         page_size: int = 1000,
         sealer: Sealer | None = None,
         make_key: KeyFactory | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self._ds = datastore
         self._store = StateStore(datastore, sealer=sealer)
@@ -88,6 +89,7 @@ class EncryptionService:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._progress: Progress | None = None
+        self._progress_hook = on_progress
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -293,6 +295,8 @@ class EncryptionService:
 
     def _on_progress(self, progress: Progress) -> None:
         self._progress = progress
+        if self._progress_hook is not None:
+            self._progress_hook(progress)  # the server's logs and metrics
 
     def _progress_text(self) -> str:
         p = self._progress

@@ -9,7 +9,10 @@ Start-up order matters and is the same on every start:
    message (exit code 1), exactly when kube-apiserver would refuse to start;
 3. the datastore, the object store over it, the default namespaces;
 4. the admin kubeconfig, whose path is printed;
-5. HTTPS (uvicorn with uvloop and httptools) plus the reload controller.
+5. the encryption supervisor (:mod:`kcrypt.server.supervisor`): the datastore's
+   ``secrets-encrypt`` state is applied (file rewritten if it differs, live
+   swap) and an interrupted re-encryption pass resumes;
+6. HTTPS (uvicorn with uvloop and httptools) plus the reload controller.
 
 SIGTERM and SIGINT stop accepting connections, give open requests a few
 seconds, then close the datastore; the process exits 0. Logs name files,
@@ -42,8 +45,8 @@ from kcrypt.server.files import ensure_private_dir
 from kcrypt.server.health import health_routes
 from kcrypt.server.kubeconfig import kubeconfig_server_url, render_kubeconfig, write_kubeconfig
 from kcrypt.server.metrics import ReloadMetrics, metrics_route
-from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
+from kcrypt.server.supervisor import EncryptionSupervisor
 from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
 from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
@@ -129,24 +132,31 @@ async def _serve(
     await ensure_default_namespaces(store)
 
     reload_metrics = ReloadMetrics(metrics_registry, apiserver_id=f"kcrypt-{settings.node_name}")
-    controller: ReloadController | None = None
+    applied_hash = files.loaded.hash if files.loaded is not None else None
     if files.loaded is not None and files.config_file is not None:
         reload_metrics.record_config_info(files.loaded.hash)
-        controller = ReloadController(
-            files.config_file,
-            registry=registry,
-            metrics=reload_metrics,
-            applied_hash=files.loaded.hash,
-            interval=settings.encryption.reload_interval,
-        )
         log.info("encryption config %s loaded (hash %s)", files.config_file, files.loaded.hash)
-    else:
+    supervisor = EncryptionSupervisor(
+        settings,
+        datastore=datastore,
+        registry=registry,
+        reload_metrics=reload_metrics,
+        metrics_registry=metrics_registry,
+        applied_hash=applied_hash,
+    )
+    # The datastore's encryption state wins over the file; applied before listening.
+    await supervisor.start()
+    if supervisor.controller is None:
         log.info("no encryption config: values are stored unencrypted (identity)")
 
     app = create_app(
         store=store,
         token_check=TokenAuthenticator(files.token),
-        extra_routes=(*health_routes(datastore=datastore), metrics_route(metrics_registry)),
+        extra_routes=(
+            *health_routes(datastore=datastore),
+            metrics_route(metrics_registry),
+            *supervisor.routes(),
+        ),
         metrics_registry=metrics_registry,
     )
     _write_kubeconfigs(settings, files)
@@ -166,7 +176,6 @@ async def _serve(
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
     )
     server = _Server(config)
-    reload_task = asyncio.create_task(controller.run()) if controller else None
     log.info(
         "kcrypt server listening on %s (datastore %s)",
         kubeconfig_server_url(settings.listen.bind_address, settings.listen.https_listen_port),
@@ -175,10 +184,7 @@ async def _serve(
     try:
         await server.serve()
     finally:
-        if reload_task is not None:
-            reload_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reload_task
+        await supervisor.close()
 
 
 def _write_kubeconfigs(settings: ServerSettings, files: PreparedFiles) -> None:

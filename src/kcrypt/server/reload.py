@@ -90,6 +90,16 @@ class ReloadController:
     def applied_hash(self) -> str:
         return self._applied_hash
 
+    def adopt(self, applied_hash: str) -> None:
+        """The server swapped in the file's content itself (``secrets-encrypt``).
+
+        The writer wrote the file, then swapped, then called this, with no await
+        in between: the next poll sees the same hash and does nothing, so the
+        two paths never apply one content twice or race each other.
+        """
+        self._applied_hash = applied_hash
+        self._rejected_hash = None
+
     async def run(self) -> None:
         """Poll until cancelled."""
         log.info("%s: watching %s every %.1fs", CONTROLLER_NAME, self._path, self._interval)
