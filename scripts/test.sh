@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V=.venv/bin
-echo "== ruff";        $V/ruff check src tests bench
+echo "== ruff";        $V/ruff check src tests bench && $V/ruff format --check -q src tests bench
 echo "== import layers"; $V/lint-imports --no-cache
 echo "== mypy";        $V/mypy
 echo "== pytest";      $V/python -m pytest "$@"
