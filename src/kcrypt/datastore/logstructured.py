@@ -174,7 +174,11 @@ class LogStructured:
 
     async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
         self._check_open()
-        row = self._log.latest(key, revision=self._read_revision(revision))
+        # A current read is one statement (newest row of the key), atomic on its
+        # own: it needs neither the store revision nor the compaction bound, so
+        # the common single-object GET costs one query, not two.
+        rev = self._read_revision(revision) if revision > 0 else 0
+        row = self._log.latest(key, revision=rev)
         return None if row is None or row.deleted else row.kv()
 
     async def range(
