@@ -20,6 +20,8 @@ one), so several stores in one test process do not collide.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 __all__ = ["StorageMetrics", "prefix_labels"]
@@ -62,10 +64,27 @@ class StorageMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
+        # (resource, type, prefix, ok) -> its children. Bounded by the label
+        # space itself: resources x 2 types x the key prefixes ever seen.
+        self._children: dict[tuple[str, str, str, bool], tuple[tuple[Any, Any], ...]] = {}
 
     def record(
         self, resource: str, *, transformation_type: str, prefix: str, seconds: float, ok: bool
     ) -> None:
+        key = (resource, transformation_type, prefix, ok)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = self._resolve(*key)
+        for counter, histogram in children:
+            counter.inc()
+            if histogram is not None:
+                histogram.observe(seconds)
+
+    def _resolve(
+        self, resource: str, transformation_type: str, prefix: str, ok: bool
+    ) -> tuple[tuple[Any, Any], ...]:
+        """The labelled children one kind of operation records into, looked up once:
+        ``labels()`` hashes and locks per call, a dict hit does not."""
         status = "OK" if ok else "unknown-non-grpc"
         if transformation_type == "from_storage" and ok and prefix == "":
             labels: tuple[str, ...] = ("identity",)
@@ -73,7 +92,10 @@ class StorageMetrics:
             labels = ("unknown",)
         else:
             labels = prefix_labels(prefix)
-        for label in labels:
-            self.operations.labels(resource, transformation_type, label, status).inc()
-            if ok:
-                self.duration.labels(transformation_type, label).observe(seconds)
+        return tuple(
+            (
+                self.operations.labels(resource, transformation_type, label, status),
+                self.duration.labels(transformation_type, label) if ok else None,
+            )
+            for label in labels
+        )
