@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -77,9 +78,19 @@ class Schema:
     fields: tuple[Field, ...]
     type_meta: bool = False
     by_json: dict[str, Field] = field(init=False, repr=False, compare=False)
+    plan: tuple[tuple[str, str, T, bool, bool, Schema | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_json", {f.json: f for f in self.fields})
+        # (attr, json, type, omitempty, pointer, sub) per field: what to_json reads
+        # per field, unpacked from one tuple instead of six attribute lookups.
+        object.__setattr__(
+            self,
+            "plan",
+            tuple((f.attr, f.json, f.type, f.omitempty, f.pointer, f.sub) for f in self.fields),
+        )
 
 
 def join_path(base: str, name: str) -> str:
@@ -97,9 +108,16 @@ def format_time(ts: Message, path: str) -> str | None:
     if seconds == _GO_ZERO_TIME_UNIX:
         return None
     try:
-        t = _EPOCH + timedelta(seconds=seconds)
+        return _format_seconds(seconds)
     except OverflowError:
         raise ObjectDecodeError(f"{path}: timestamp out of range") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_seconds(seconds: int) -> str:
+    """Unix seconds -> ``2006-01-02T15:04:05Z``. Cached: an object's timestamps are
+    printed on every read of it, and objects written together share seconds."""
+    t = _EPOCH + timedelta(seconds=seconds)
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
@@ -133,47 +151,51 @@ def _text(value: str | bytes) -> str:
 
 
 def to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
-    """The JSON form kube-apiserver prints for ``msg`` (without kind/apiVersion)."""
+    """The JSON form kube-apiserver prints for ``msg`` (without kind/apiVersion).
+
+    Runs on every object read (GET, list, watch), so the branches are ordered
+    by how often they are taken and paths are only built for nested messages
+    and error messages."""
     out: dict[str, Any] = {}
-    for f in schema.fields:
-        name, t = f.attr, f.type
-        if f.pointer and not msg.HasField(name):
+    for name, key, t, omitempty, pointer, sub in schema.plan:
+        if pointer and not msg.HasField(name):
             continue
         value = getattr(msg, name)
         if t is T.STR:
-            if value or not f.omitempty:
-                out[f.json] = _text(value)
-        elif t in (T.INT, T.BOOL):
-            if value or not f.omitempty or f.pointer:
-                out[f.json] = value
+            if value or not omitempty:
+                out[key] = value if value.__class__ is str else _text(value)
+        elif t is T.MSG:
+            assert sub is not None
+            out[key] = to_json(value, sub, join_path(path, key))
         elif t is T.TIME:
-            out[f.json] = format_time(value, join_path(path, f.json))
+            out[key] = format_time(value, join_path(path, key))
         elif t is T.STR_MAP:
             if value:
-                out[f.json] = {_text(k): _text(value[k]) for k in sorted(value)}
+                out[key] = {_text(k): _text(value[k]) for k in sorted(value)}
         elif t is T.BYTES_MAP:
             if value:
-                out[f.json] = {
-                    _text(k): base64.b64encode(value[k]).decode("ascii") for k in sorted(value)
+                out[key] = {
+                    _text(k): binascii.b2a_base64(value[k], newline=False).decode("ascii")
+                    for k in sorted(value)
                 }
+        elif t is T.INT or t is T.BOOL:
+            if value or not omitempty or pointer:
+                out[key] = value
         elif t is T.STR_LIST:
-            if value or not f.omitempty:
-                out[f.json] = [_text(v) for v in value]
-        elif t is T.MSG:
-            assert f.sub is not None
-            out[f.json] = to_json(value, f.sub, join_path(path, f.json))
+            if value or not omitempty:
+                out[key] = [_text(v) for v in value]
         elif t is T.MSG_LIST:
-            assert f.sub is not None
-            if value or not f.omitempty:
-                p = join_path(path, f.json)
-                out[f.json] = [to_json(v, f.sub, f"{p}[{i}]") for i, v in enumerate(value)]
+            assert sub is not None
+            if value or not omitempty:
+                p = join_path(path, key)
+                out[key] = [to_json(v, sub, f"{p}[{i}]") for i, v in enumerate(value)]
         else:  # RAW_JSON: FieldsV1 carries its JSON verbatim
             raw: bytes = value.Raw
             try:
-                out[f.json] = json.loads(raw) if raw else None
+                out[key] = json.loads(raw) if raw else None
             except ValueError:
                 raise ObjectDecodeError(
-                    f"{join_path(path, f.json)}: raw field set is not valid JSON"
+                    f"{join_path(path, key)}: raw field set is not valid JSON"
                 ) from None
     return out
 
