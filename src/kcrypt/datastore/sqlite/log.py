@@ -194,6 +194,7 @@ class SqliteLog:
             if upto > after:
                 db.execute(sql.COMPACT_VERSIONS, bounds)
                 db.execute(sql.COMPACT, bounds)
+                db.execute(sql.COMPACT_OLD_VALUES, bounds)
             db.execute(sql.SET_COMPACT_REV, (new_compact_revision,))
 
     @_translated

@@ -12,6 +12,7 @@ from kcrypt.datastore.sqlite.schema import COMPACT_REV_KEY
 
 __all__ = [
     "COMPACT",
+    "COMPACT_OLD_VALUES",
     "COMPACT_REV",
     "COMPACT_VERSIONS",
     "CURRENT_REV",
@@ -63,6 +64,11 @@ _DOOMED = f"""
 
 COMPACT_VERSIONS = f"DELETE FROM kcrypt_version WHERE id IN ({_DOOMED})"
 COMPACT = f"DELETE FROM kine WHERE id IN ({_DOOMED})"
+# Beyond kine: a surviving row's old_value is the value it replaced, which after
+# a key rotation is the old ciphertext. Once the row it came from is compacted
+# no event can carry it any more, so it is dropped with the history.
+COMPACT_OLD_VALUES = """UPDATE kine SET old_value = NULL
+    WHERE id > :after AND id <= :upto AND old_value IS NOT NULL"""
 
 LEASE_PUT = "INSERT OR REPLACE INTO kcrypt_lease(id, ttl, expires) VALUES (?, ?, ?)"
 LEASE_GET = "SELECT id, ttl, expires FROM kcrypt_lease WHERE id = ?"
