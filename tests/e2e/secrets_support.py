@@ -1,0 +1,268 @@
+"""Helpers for the ``kcrypt secrets-encrypt`` end-to-end tests.
+
+The CLI runs as a real subprocess against a real ``kcrypt server``; raw
+stored values are read with the ``sqlite3`` / ``etcdctl`` command-line tools,
+one call for every secret at once. Secrets are created with kubectl (small
+sets) or written straight into a stopped server's datastore (large sets),
+encrypted with the server's own config file, as kube-apiserver would have.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kcrypt.codec import encode_storage, storage_key
+from kcrypt.datastore.contract import PutIf
+from kcrypt.datastore.endpoint import open_datastore
+from kcrypt.encryption import transformer_for
+
+from .harness import KcryptServer, Kubectl, kcrypt_command
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_12ae69aee2387771.txt"
+PREFIX = "/registry/secrets/"
+TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d)"
+KEY_NAME = re.compile(rf"((?:aescbc|aesgcm|secretbox)key)-{TIME}")
+
+
+@dataclass
+class Cli:
+    """``kcrypt secrets-encrypt`` against one server, as an operator runs it."""
+
+    server: KcryptServer
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        command, *rest = args
+        argv = [
+            *kcrypt_command(),
+            "secrets-encrypt",
+            command,
+            "--data-dir",
+            str(self.server.data_dir),
+            "--server",
+            self.server.url,
+            *rest,
+        ]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"secrets-encrypt {' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout}{proc.stderr}\n--- server log ---\n{self.server.log()[-3000:]}"
+            )
+        return proc
+
+    def ok(self, *args: str) -> str:
+        return self.run(*args).stdout
+
+    def fail(self, *args: str) -> str:
+        """Run a command that must fail; its stderr."""
+        proc = self.run(*args, check=False)
+        assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+        return proc.stderr
+
+    def status(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.ok("status", "-o", "json"))
+        return doc
+
+    def text(self) -> str:
+        return self.ok("status")
+
+    def wait_stage(self, stage: str, *, timeout: float = 120) -> dict[str, Any]:
+        """Poll ``status -o json`` until the stage is ``stage`` and no pass runs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = self.status()
+            running = (doc.get("reencrypt") or {}).get("running", False)
+            if doc.get("stage") == stage and not running:
+                return doc
+            if time.monotonic() > deadline:
+                raise AssertionError(f"stage {stage} not reached: {doc}")
+            time.sleep(0.1)
+
+
+# ---- secrets and what the store holds ------------------------------------------------
+
+
+def secret_set(n: int, *, tag: str) -> dict[tuple[str, str], dict[str, bytes]]:
+    """``n`` secrets over two namespaces with text, binary and empty values."""
+    out: dict[tuple[str, str], dict[str, bytes]] = {}
+    for i in range(n):
+        ns = "default" if i % 2 else "kube-system"
+        out[(ns, f"{tag}-{i:03d}")] = {
+            "password": f"{tag}-value-{i}-ünïcode".encode(),
+            "blob": bytes(range(i % 7, 256, 3)),
+            "empty": b"",
+        }
+    return out
+
+
+def create_with_kubectl(kubectl: Kubectl, secrets: dict[tuple[str, str], dict[str, bytes]]) -> None:
+    items = [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns},
+            "type": "Opaque",
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+        }
+        for (ns, name), data in secrets.items()
+    ]
+    kubectl.run(
+        "create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    )
+
+
+def check_readback(kubectl: Kubectl, secrets: dict[tuple[str, str], dict[str, bytes]]) -> None:
+    """Every secret reads back through kubectl with exactly its data."""
+    got = {
+        (s["metadata"]["namespace"], s["metadata"]["name"]): {
+            k: base64.b64decode(v) for k, v in (s.get("data") or {}).items()
+        }
+        for s in kubectl.json("get", "secrets", "-A")["items"]
+    }
+    for key, data in secrets.items():
+        assert got.get(key) == data, f"secret {key} reads back differently"
+
+
+def sqlite_secrets(db: Path) -> dict[str, bytes]:
+    """Every live ``/registry/secrets/`` value in kine's table, one sqlite3 call."""
+    query = (
+        "SELECT name, hex(value) FROM kine AS k WHERE name LIKE '/registry/secrets/%' "
+        "AND id = (SELECT MAX(id) FROM kine WHERE name = k.name) AND deleted = 0;"
+    )
+    out = subprocess.run(
+        ["sqlite3", "-readonly", "-separator", "|", str(db), query],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout.decode()
+    rows = (line.split("|", 1) for line in out.splitlines() if line)
+    return {name: bytes.fromhex(value) for name, value in rows}
+
+
+def etcd_secrets(endpoints: str) -> dict[str, bytes]:
+    """Every ``/registry/secrets/`` value as etcdctl shows it."""
+    out = subprocess.run(
+        ["etcdctl", f"--endpoints={endpoints}", "get", PREFIX, "--prefix", "-w", "json"],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    kvs = json.loads(out).get("kvs") or []
+    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv["value"]) for kv in kvs}
+
+
+def key_of(value: bytes, names: list[str]) -> str:
+    """The key a raw value is under: ``identity`` for plaintext, else its full key name."""
+    if value.startswith(b"k8s\x00"):
+        return "identity"
+    for name in sorted(names, key=len, reverse=True):
+        kind = name.split("key", 1)[0]
+        if value.startswith(f"k8s:enc:{kind}:v1:{name}:".encode()):
+            return name
+    return "unknown:" + value[:40].decode("latin-1")
+
+
+def keys_in_status(doc: dict[str, Any]) -> tuple[str, list[str]]:
+    """(active key name or "", every key name) from a status JSON document."""
+    active = doc.get("activekey", "").partition(" ")[2]
+    inactive = [k.partition(" ")[2] for k in doc.get("inactivekeys") or []]
+    return active, [n for n in [active, *inactive] if n]
+
+
+def assert_all_under(
+    raw: dict[str, bytes], expected: str, names: list[str], *, at_least: int
+) -> None:
+    """Every raw secret is under ``expected`` (a key name or ``identity``)."""
+    assert len(raw) >= at_least, f"{len(raw)} secrets stored, expected >= {at_least}"
+    wrong = {k: key_of(v, names) for k, v in raw.items() if key_of(v, names) != expected}
+    assert not wrong, f"{len(wrong)} values not under {expected}: {dict(list(wrong.items())[:5])}"
+
+
+def config_on_disk(server: KcryptServer) -> bytes:
+    return (server.data_dir / "server" / "cred" / "encryption-config.json").read_bytes()
+
+
+# ---- the seed's status examples --------------------------------------------------------
+
+
+STATUS_LINE = re.compile(
+    r"^(Encryption Status: |Current Rotation Stage: |Server Encryption Hashes: "
+    r"|Active  Key Type  Name$|------  --------  ----$| \*?\s+[A-Za-z0-9-]+\s+\w+key)"
+)
+
+
+def seed_status_examples() -> list[list[str]]:
+    """Each ``$ k3s secrets-encrypt status`` example of the seed, as its output lines
+    (the block under the command at its indentation, up to the first line that is
+    not status output)."""
+    lines = SEED.read_text().splitlines()
+    out: list[list[str]] = []
+    for i, line in enumerate(lines):
+        if line.strip() != "$ k3s secrets-encrypt status":
+            continue
+        indent = len(line) - len(line.lstrip())
+        block: list[str] = []
+        for follow in lines[i + 1 :]:
+            text = follow[indent:]
+            if follow.strip() and not STATUS_LINE.match(text):
+                break
+            block.append(text if follow.strip() else "")
+        while block and not block[-1]:
+            block.pop()
+        out.append(block)
+    return out
+
+
+def normalise_key_times(text: str) -> str:
+    """``aescbckey-2021-12-10T22:54:38Z`` -> ``aescbckey-<time>`` (names carry the time)."""
+    return KEY_NAME.sub(r"\1-<time>", text)
+
+
+# ---- writing many secrets fast, straight into a stopped server's store -----------------
+
+
+async def seed_store(url: str, config: bytes, n: int, *, batch: int = 1000) -> dict[str, bytes]:
+    """``n`` secrets (~1 KiB) written as kube-apiserver stores them, encrypted with
+    ``config``; returns the storage key -> the object's plaintext storage bytes."""
+    tf = transformer_for(config)
+    ds = await open_datastore(url)
+    expected: dict[str, bytes] = {}
+    try:
+        puts: list[PutIf] = []
+        for i in range(n):
+            ns = "default" if i % 2 else "kube-system"
+            name = f"s-{i:06d}"
+            obj = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "uid": str(uuid.uuid4()),
+                    "creationTimestamp": "2026-01-01T00:00:00Z",
+                },
+                "type": "Opaque",
+                "data": {"value": base64.b64encode(f"v{i}-".encode() * 100).decode()},
+            }
+            key = storage_key("secrets", ns, name)
+            plain = encode_storage(obj)
+            expected[key] = plain
+            puts.append(PutIf(key, tf.to_storage(plain, context=key.encode()), 0))
+            if len(puts) >= batch:
+                await ds.txn_put(puts)
+                puts = []
+        if puts:
+            await ds.txn_put(puts)
+    finally:
+        await ds.close()
+    return expected
