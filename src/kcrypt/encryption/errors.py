@@ -7,7 +7,11 @@
     ├── UnsupportedConfig        a config the k3s workflow cannot manage (kms, > 3 providers, ...)
     ├── KeyInUse                 a key may not be removed: stored values still use it
     ├── ReencryptInProgress      another re-encryption is running
-    └── StateConflict            the state record changed under us (compared write failed)
+    ├── StateConflict            the state record changed under us (compared write failed)
+    ├── TokenDoesNotOpen         the server token does not open the sealed state (HA join)
+    ├── ClusterMismatch          a joining server's critical setting differs from the cluster's
+    ├── LocalConfigConflict      the local config file was changed by hand (HA sync refuses)
+    └── ServersNotConverged      live servers did not apply a config in time
 
 Messages are the real reason (k3s's text where k3s has one) so the CLI can
 print them; they name keys by *name*, never key material.
@@ -21,12 +25,16 @@ from kcrypt.encryption import reasons
 from kcrypt.errors import KcryptError
 
 __all__ = [
+    "ClusterMismatch",
     "EncryptionError",
     "HashMismatch",
     "IncorrectStage",
     "KeyInUse",
+    "LocalConfigConflict",
     "ReencryptInProgress",
+    "ServersNotConverged",
     "StateConflict",
+    "TokenDoesNotOpen",
     "UnknownRequest",
     "UnsupportedConfig",
 ]
@@ -92,3 +100,43 @@ class ReencryptInProgress(EncryptionError):
 class StateConflict(EncryptionError):
     reason = reasons.STATE_CONFLICT
     code = 409
+
+
+class TokenDoesNotOpen(EncryptionError):
+    """The sealed encryption state cannot be opened with this server's token."""
+
+    reason = reasons.TOKEN_MISMATCH
+    code = 403
+
+    def __init__(self, detail: str = "") -> None:
+        msg = "the token does not match the cluster's encryption state"
+        super().__init__(f"{msg} ({detail})" if detail else msg)
+
+
+class ClusterMismatch(EncryptionError):
+    """k3s: ``critical configuration value mismatch between servers``; names both values."""
+
+    reason = reasons.CLUSTER_MISMATCH
+
+    def __init__(self, setting: str, ours: str, cluster: str) -> None:
+        super().__init__(
+            f"critical configuration value mismatch between servers: {setting} is {ours} "
+            f"on this server but {cluster} in the cluster; start with {setting} {cluster}"
+        )
+        self.setting = setting
+        self.ours = ours
+        self.cluster = cluster
+
+
+class LocalConfigConflict(EncryptionError):
+    """The local file differs from both the datastore and what this server last applied."""
+
+    reason = reasons.LOCAL_CONFIG_CONFLICT
+    code = 409
+
+
+class ServersNotConverged(EncryptionError):
+    """Live servers did not all apply the new config within the wait."""
+
+    reason = reasons.SERVERS_NOT_CONVERGED
+    code = 504

@@ -91,7 +91,9 @@ class ReencryptJob:
     reencrypt and rotate-keys); ``after_stage``: the stage to record when done
     (``reencrypt_finished``, or the previous stage for skip/enable/disable).
     ``error``: why the last attempt stopped (the pass resumes from its
-    checkpoint on the next attempt).
+    checkpoint on the next attempt). ``promote`` (HA rotate-keys): the new
+    key is still reading-only in the config; once every live server applied
+    it, the runner makes it the write key, and only then rewrites values.
     """
 
     config_hash: str
@@ -99,6 +101,7 @@ class ReencryptJob:
     after_stage: Stage
     started: float
     error: str = ""
+    promote: bool = False
 
 
 @dataclass(frozen=True, slots=True)

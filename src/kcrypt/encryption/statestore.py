@@ -68,6 +68,7 @@ def encode_state(state: EncryptionState, *, sealer: Sealer) -> bytes:
             "afterStage": state.job.after_stage.value,
             "started": state.job.started,
             "error": state.job.error,
+            "promote": state.job.promote,
         }
     doc = {
         "version": 1,
@@ -100,6 +101,7 @@ def decode_state(data: bytes, *, sealer: Sealer) -> EncryptionState:
                 after_stage=Stage(raw["afterStage"]),
                 started=float(raw["started"]),
                 error=str(raw.get("error", "")),
+                promote=bool(raw.get("promote", False)),
             )
         return EncryptionState(
             config=sealer.unseal(doc["config"]),

@@ -1,0 +1,138 @@
+"""Server records, liveness by lease, and the convergence gate (table-driven)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kcrypt.datastore.endpoint import open_datastore
+from kcrypt.encryption.servers import (
+    LIVE_PREFIX,
+    Convergence,
+    ServerPublisher,
+    ServerRecord,
+    ServerView,
+    convergence,
+    list_servers,
+)
+
+H1, H2 = "1" * 64, "2" * 64
+
+
+def live(node: str, h: str = H1, stage: str = "start", conflict: str = "") -> ServerView:
+    return ServerView(ServerRecord(node, h, stage, conflict=conflict), True)
+
+
+def down(node: str, h: str = H1, stage: str = "start") -> ServerView:
+    return ServerView(ServerRecord(node, h, stage), False)
+
+
+CASES = {
+    "no servers at all => nothing to wait for, nothing to report": (
+        [],
+        Convergence(True, (), (), None),
+    ),
+    "three live servers on the desired hash => all hashes match": (
+        [live("s1"), live("s2"), live("s3")],
+        Convergence(True, (), (), None),
+    ),
+    "one live server on an older hash => it lags and k3s's sentence names it": (
+        [live("s1"), live("s2", H2), live("s3")],
+        Convergence(False, ("s2",), (), "hash does not match between s1 and s2"),
+    ),
+    "the reference server itself lags => named against the second one": (
+        [live("s1", H2), live("s2"), live("s3")],
+        Convergence(False, ("s1",), (), "hash does not match between s1 and s2"),
+    ),
+    "same hash, different stage => k3s compares stage and hash": (
+        [live("s1"), live("s2", stage="prepare")],
+        Convergence(True, (), (), "hash does not match between s1 and s2"),
+    ),
+    "a down server with the right hash => still a mismatch, but not lagging": (
+        [live("s1"), live("s2"), down("s3")],
+        Convergence(True, (), ("s3",), "hash does not match between s1 and s3"),
+    ),
+    "every server agrees but none runs the datastore's config => named against datastore": (
+        [live("s1", H2), live("s2", H2)],
+        Convergence(False, ("s1", "s2"), (), "hash does not match between s1 and datastore"),
+    ),
+    "a server reporting a hand-edited file => lagging and a mismatch": (
+        [live("s1"), live("s2", conflict="changed by hand")],
+        Convergence(False, ("s2",), (), "hash does not match between s1 and s2"),
+    ),
+    "only down servers => the first down one is named": (
+        [down("s2"), down("s1")],
+        Convergence(True, (), ("s1", "s2"), "hash does not match between datastore and s1"),
+    ),
+    "servers are compared in name order, whatever the listing order": (
+        [live("s3", H2), live("s1"), live("s2")],
+        Convergence(False, ("s3",), (), "hash does not match between s1 and s3"),
+    ),
+}
+
+
+@pytest.mark.parametrize(("servers", "expected"), CASES.values(), ids=CASES.keys())
+def test_convergence(servers: list[ServerView], expected: Convergence) -> None:
+    assert convergence(servers, H1) == expected
+
+
+def test_agreed_needs_every_listed_server_live_and_applied() -> None:
+    assert convergence([live("a"), live("b")], H1).agreed
+    assert not convergence([live("a"), down("b")], H1).agreed
+
+
+def test_records_round_trip_and_ignore_unknown_fields() -> None:
+    rec = ServerRecord("n1", H1, "rotate", generation=4, started=1.0, last_seen=2.0)
+    assert ServerRecord.decode(rec.encode()) == rec
+    assert ServerRecord.decode(b'{"node":"n2","future":1}') == ServerRecord("n2")
+    assert ServerRecord.decode(b"not json") is None
+    assert rec.annotation == f"rotate-{H1}"
+    assert ServerRecord("n3").annotation == ""
+
+
+async def test_a_published_server_is_live_until_its_lease_expires() -> None:
+    ds = await open_datastore("memory://")
+    try:
+        pub = ServerPublisher(ds, node="s1", ttl=1, renew_interval=0.2)
+        assert await pub.previous() is None
+        await pub.publish(config_hash=H1, stage="start", generation=1)
+        [view] = await list_servers(ds)
+        assert view.live and view.record.config_hash == H1 and view.record.last_seen > 0
+        renew = asyncio.create_task(pub.run())
+        await asyncio.sleep(1.5)  # longer than the TTL: renewals keep it live
+        assert [v.live for v in await list_servers(ds)] == [True]
+        renew.cancel()
+        for _ in range(50):  # no renewals: the marker goes with the lease
+            if not (await ds.range(LIVE_PREFIX)).kvs:
+                break
+            await asyncio.sleep(0.1)
+        [view] = await list_servers(ds)
+        assert not view.live and view.record.config_hash == H1
+        again = ServerPublisher(ds, node="s1", ttl=1, renew_interval=0.2)
+        previous = await again.previous()
+        assert previous is not None and previous.config_hash == H1
+        await again.publish(config_hash=H2)
+        assert [v.live for v in await list_servers(ds)] == [True]
+        await again.close()
+        assert [v.live for v in await list_servers(ds)] == [False]
+    finally:
+        await ds.close()
+
+
+async def test_an_operator_deleting_the_record_does_not_stop_the_server() -> None:
+    ds = await open_datastore("memory://")
+    try:
+        pub = ServerPublisher(ds, node="s1", ttl=5, renew_interval=1)
+        await pub.publish(config_hash=H1)
+        await ds.delete(pub.key)
+        await pub.publish(stage="prepare")
+        [view] = await list_servers(ds)
+        assert view.record.stage == "prepare"
+    finally:
+        await ds.close()
+
+
+def test_node_names_with_a_slash_are_refused() -> None:
+    with pytest.raises(ValueError, match="invalid node name"):
+        ServerPublisher(None, node="a/b")  # type: ignore[arg-type]
