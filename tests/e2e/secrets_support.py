@@ -15,6 +15,7 @@ import re
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,60 @@ def assert_all_under(
 
 def config_on_disk(server: KcryptServer) -> bytes:
     return (server.data_dir / "server" / "cred" / "encryption-config.json").read_bytes()
+
+
+class Setup:
+    """A server on its own data dir, restartable in place, with kubectl and the CLI."""
+
+    def __init__(
+        self,
+        base: Path,
+        args: list[str],
+        *,
+        raw: Callable[[Setup], dict[str, bytes]] | None = None,
+    ) -> None:
+        base.mkdir(parents=True, exist_ok=True)
+        self.args = args
+        self._raw = raw or (lambda s: sqlite_secrets(s.db))
+        self.server = KcryptServer(base / "data", args=args).start()
+        self.kubectl = Kubectl(self.server.kubeconfig, base / "kubectl-cache")
+        self.cli = Cli(self.server)
+        self.secrets: dict[tuple[str, str], dict[str, bytes]] = {}
+
+    @property
+    def db(self) -> Path:
+        return self.server.data_dir / "server" / "db" / "state.db"
+
+    def raw(self) -> dict[str, bytes]:
+        """Every stored secret value, read with the store's own CLI."""
+        return self._raw(self)
+
+    def restart(self, args: list[str] | None = None) -> None:
+        assert self.server.stop() == 0
+        if args is not None:
+            self.args = args
+        self.server = KcryptServer(self.server.data_dir, args=self.args, port=self.server.port)
+        self.server.start()
+        self.cli = Cli(self.server)
+
+    def add(self, n: int, tag: str) -> None:
+        new = secret_set(n, tag=tag)
+        create_with_kubectl(self.kubectl, new)
+        self.secrets.update(new)
+
+    def check(self, expected_key: str) -> dict[str, bytes]:
+        """Raw store: every secret under ``expected_key``; kubectl: every secret unchanged."""
+        doc = self.cli.status()
+        _, names = keys_in_status(doc)
+        raw = self.raw()
+        assert_all_under(raw, expected_key, names, at_least=len(self.secrets))
+        if expected_key != "identity":
+            assert not [k for k, v in raw.items() if b"value-" in v], "plaintext in the store"
+        check_readback(self.kubectl, self.secrets)
+        return raw
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 # ---- the seed's status examples --------------------------------------------------------

@@ -20,63 +20,18 @@ import pytest
 
 from kcrypt.config import config_hash
 
-from .harness import KcryptServer, Kubectl, require_tools, wait_until
+from .harness import KcryptServer, require_tools, wait_until
 from .secrets_support import (
     Cli,
-    assert_all_under,
-    check_readback,
+    Setup,
     config_on_disk,
-    create_with_kubectl,
     keys_in_status,
     normalise_key_times,
-    secret_set,
     seed_status_examples,
     sqlite_secrets,
 )
 
 N = 12
-
-
-class Setup:
-    """A server on its own data dir, restartable in place, with kubectl and the CLI."""
-
-    def __init__(self, base: Path, args: list[str]) -> None:
-        self.args = args
-        self.server = KcryptServer(base / "data", args=args).start()
-        self.kubectl = Kubectl(self.server.kubeconfig, base / "kubectl-cache")
-        self.cli = Cli(self.server)
-        self.secrets: dict[tuple[str, str], dict[str, bytes]] = {}
-
-    @property
-    def db(self) -> Path:
-        return self.server.data_dir / "server" / "db" / "state.db"
-
-    def restart(self, args: list[str] | None = None) -> None:
-        assert self.server.stop() == 0
-        if args is not None:
-            self.args = args
-        self.server = KcryptServer(self.server.data_dir, args=self.args, port=self.server.port)
-        self.server.start()
-        self.cli = Cli(self.server)
-
-    def add(self, n: int, tag: str) -> None:
-        new = secret_set(n, tag=tag)
-        create_with_kubectl(self.kubectl, new)
-        self.secrets.update(new)
-
-    def check(self, expected_key: str) -> dict[str, bytes]:
-        """Raw store: every secret under ``expected_key``; kubectl: every secret unchanged."""
-        doc = self.cli.status()
-        _, names = keys_in_status(doc)
-        raw = sqlite_secrets(self.db)
-        assert_all_under(raw, expected_key, names, at_least=len(self.secrets))
-        if expected_key != "identity":
-            assert not [k for k, v in raw.items() if b"value-" in v], "plaintext in the store"
-        check_readback(self.kubectl, self.secrets)
-        return raw
-
-    def stop(self) -> None:
-        self.server.stop()
 
 
 @pytest.fixture
