@@ -7,12 +7,13 @@ contract. See ``logstructured.py`` for the row model (kine's).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from kcrypt.datastore.contract import KeyValue
 
-__all__ = ["Draft", "Lease", "Log", "Row", "prefix_bounds"]
+__all__ = ["Draft", "Lease", "Log", "LogReads", "LogWriter", "Row", "prefix_bounds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +84,9 @@ class Lease:
     expires: float
 
 
-class Log(Protocol):
-    """What an engine provides. Ranges are ``lo <= name < hi`` (``hi`` None: no
-    upper bound) in byte order; ``revision`` 0 means current."""
+class LogReads(Protocol):
+    """What both the log and a write block read. Ranges are ``lo <= name < hi``
+    (``hi`` None: no upper bound) in byte order; ``revision`` 0 means current."""
 
     @property
     def endpoint(self) -> str: ...
@@ -119,8 +120,19 @@ class Log(Protocol):
         """Rows with ``revision < id <= upto`` in id order, at most ``limit``."""
         ...
 
+    def live_with_lease(self, lease: int) -> list[Row]: ...
+
+    def lease_get(self, lease_id: int) -> Lease | None: ...
+
+    def leases_expired(self, now: float) -> list[int]: ...
+
+
+class LogWriter(LogReads, Protocol):
+    """Inside a write block: reads see every write made so far, durable or not."""
+
     def append(self, drafts: Sequence[Draft]) -> int:
-        """Append atomically and durably; returns the id of the first row."""
+        """Append atomically; returns the id of the first row. Durable when the
+        write block that made it ends."""
         ...
 
     def compact(self, *, after: int, upto: int, new_compact_revision: int) -> None:
@@ -128,15 +140,25 @@ class Log(Protocol):
         ``after < id <= upto``; record ``new_compact_revision`` atomically."""
         ...
 
-    def live_with_lease(self, lease: int) -> list[Row]: ...
-
     def lease_put(self, lease: Lease) -> None: ...
-
-    def lease_get(self, lease_id: int) -> Lease | None: ...
 
     def lease_delete(self, lease_id: int) -> None: ...
 
-    def leases_expired(self, now: float) -> list[int]: ...
+
+class Log(LogReads, Protocol):
+    """What an engine provides. Its own reads see durable rows only; writes
+    happen in write blocks::
+
+        async with log.writing() as w:   # the block itself must not await
+            cur = w.latest(key)          # check ...
+            w.append([...])              # ... then write: a real CAS
+        # here the block's writes (and any it read) are durable
+
+    An engine may commit the writes of several blocks together (SQLite's
+    group commit); a block ends only when its batch is on disk, and raises
+    the engine's error if that commit failed."""
+
+    def writing(self) -> AbstractAsyncContextManager[LogWriter]: ...
 
     def close(self) -> None: ...
 

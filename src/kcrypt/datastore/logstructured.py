@@ -20,10 +20,14 @@ engine keeps rows in lists, the SQLite engine in kine's table.
 
 ``Log`` methods are *synchronous*. Both engines answer in microseconds to a
 few milliseconds, and running them on the event-loop thread makes each
-contract call atomic with respect to other coroutines. Engines are
-single-writer (SQLite holds an exclusive file lock), so a check followed by
-an append in the same synchronous stretch is a real compare-and-swap. Long
-jobs (compaction) are cut into batches with a yield between them.
+contract call atomic with respect to other coroutines. Every mutation runs
+in one write block (``async with log.writing() as w``) whose body does not
+await: engines are single-writer (SQLite holds an exclusive file lock), so a
+check followed by an append in that block is a real compare-and-swap. The
+block ends when its writes are durable (the SQLite engine commits the blocks
+of concurrent requests together); watchers are woken after that, so an event
+is never sent for a write that is not on disk. Long jobs (compaction) are cut
+into batches, one block each, with a yield between them.
 
 Revisions handed out by ``Log.append`` are consecutive: the first appended
 row gets ``current_revision() + 1``. ``txn_put`` relies on this to chain
@@ -56,9 +60,9 @@ from kcrypt.datastore.errors import (
     LeaseNotFound,
     Unavailable,
 )
-from kcrypt.datastore.log import Draft, Lease, Log, Row, prefix_bounds
+from kcrypt.datastore.log import Draft, Lease, Log, LogReads, LogWriter, Row, prefix_bounds
 
-__all__ = ["Draft", "Lease", "Log", "LogStructured", "Row", "prefix_bounds"]
+__all__ = ["Draft", "Lease", "Log", "LogStructured", "LogWriter", "Row", "prefix_bounds"]
 
 WATCH_BATCH = 500
 COMPACT_BATCH = 10_000
@@ -207,65 +211,82 @@ class LogStructured:
 
     # -- writes --------------------------------------------------------------
 
-    def _append(self, drafts: Sequence[Draft]) -> int:
-        first = self._log.append(drafts)
-        self._wake()
+    @staticmethod
+    def _append(w: LogWriter, drafts: Sequence[Draft]) -> int:
+        first = w.append(drafts)
         return first + len(drafts) - 1
 
-    def _check_lease(self, lease: int) -> None:
-        if lease and self._log.lease_get(lease) is None:
+    @staticmethod
+    def _check_lease(w: LogReads, lease: int) -> None:
+        if lease and w.lease_get(lease) is None:
             raise LeaseNotFound(lease)
 
     async def create(self, key: str, value: bytes, *, lease: int = 0) -> int:
         self._check_open()
-        cur = self._log.latest(key)
-        if cur is not None and not cur.deleted:
-            raise KeyExists(key)
-        self._check_lease(lease)
-        return self._append([_put(key, value, lease, cur)])
+        async with self._log.writing() as w:
+            cur = w.latest(key)
+            if cur is not None and not cur.deleted:
+                raise KeyExists(key)
+            self._check_lease(w, lease)
+            revision = self._append(w, [_put(key, value, lease, cur)])
+        self._wake()
+        return revision
 
     async def update(
         self, key: str, value: bytes, *, mod_revision: int, lease: int = 0
     ) -> UpdateResult:
         self._check_open()
-        cur = self._log.latest(key)
-        if cur is None or cur.deleted or cur.id != mod_revision:
-            live = None if cur is None or cur.deleted else cur.kv()
-            return UpdateResult(False, self._log.current_revision(), live)
-        self._check_lease(lease)
-        return UpdateResult(True, self._append([_put(key, value, lease, cur)]), None)
+        async with self._log.writing() as w:
+            cur = w.latest(key)
+            if cur is None or cur.deleted or cur.id != mod_revision:
+                live = None if cur is None or cur.deleted else cur.kv()
+                result = UpdateResult(False, w.current_revision(), live)
+            else:
+                self._check_lease(w, lease)
+                result = UpdateResult(True, self._append(w, [_put(key, value, lease, cur)]), None)
+        if result.ok:
+            self._wake()
+        return result
 
     async def delete(self, key: str, *, mod_revision: int = 0) -> DeleteResult:
         self._check_open()
-        cur = self._log.latest(key)
-        if cur is None or cur.deleted:
-            return DeleteResult(False, self._log.current_revision(), None)
-        if mod_revision and cur.id != mod_revision:
-            return DeleteResult(False, self._log.current_revision(), cur.kv())
-        return DeleteResult(True, self._append([_tombstone(cur)]), cur.kv())
+        async with self._log.writing() as w:
+            cur = w.latest(key)
+            if cur is None or cur.deleted:
+                result = DeleteResult(False, w.current_revision(), None)
+            elif mod_revision and cur.id != mod_revision:
+                result = DeleteResult(False, w.current_revision(), cur.kv())
+            else:
+                result = DeleteResult(True, self._append(w, [_tombstone(cur)]), cur.kv())
+        if result.ok:
+            self._wake()
+        return result
 
     async def txn_put(self, puts: Sequence[PutIf]) -> TxnResult:
         self._check_open()
-        for lease in {p.lease for p in puts if p.lease}:
-            self._check_lease(lease)
-        state: dict[str, Row | None] = dict(self._log.latest_many(list({p.key for p in puts})))
-        next_id = self._log.current_revision() + 1
-        drafts: list[Draft] = []
-        ok: list[bool] = []
-        for put in puts:
-            cur = state.get(put.key)
-            live = cur is not None and not cur.deleted
-            if put.mod_revision == 0:
-                good = not live
-            else:
-                good = live and cur is not None and cur.id == put.mod_revision
-            ok.append(good)
-            if good:
-                draft = _put(put.key, put.value, put.lease, cur)
-                drafts.append(draft)
-                state[put.key] = draft.row(next_id)
-                next_id += 1
-        revision = self._append(drafts) if drafts else self._log.current_revision()
+        async with self._log.writing() as w:
+            for lease in {p.lease for p in puts if p.lease}:
+                self._check_lease(w, lease)
+            state: dict[str, Row | None] = dict(w.latest_many(list({p.key for p in puts})))
+            next_id = w.current_revision() + 1
+            drafts: list[Draft] = []
+            ok: list[bool] = []
+            for put in puts:
+                cur = state.get(put.key)
+                live = cur is not None and not cur.deleted
+                if put.mod_revision == 0:
+                    good = not live
+                else:
+                    good = live and cur is not None and cur.id == put.mod_revision
+                ok.append(good)
+                if good:
+                    draft = _put(put.key, put.value, put.lease, cur)
+                    drafts.append(draft)
+                    state[put.key] = draft.row(next_id)
+                    next_id += 1
+            revision = self._append(w, drafts) if drafts else w.current_revision()
+        if drafts:
+            self._wake()
         return TxnResult(revision, tuple(ok))
 
     # -- watch ---------------------------------------------------------------
@@ -308,41 +329,48 @@ class LogStructured:
         self._check_open()
         ttl = max(1, int(ttl))
         lease_id = secrets.randbits(62) + 1
-        self._log.lease_put(Lease(lease_id, ttl, self._clock() + ttl))
+        async with self._log.writing() as w:
+            w.lease_put(Lease(lease_id, ttl, self._clock() + ttl))
         return lease_id
 
     async def keepalive(self, lease: int) -> int:
         self._check_open()
-        found = self._log.lease_get(lease)
-        if found is None or found.expires <= self._clock():
-            raise LeaseNotFound(lease)
-        self._log.lease_put(replace(found, expires=self._clock() + found.ttl))
+        async with self._log.writing() as w:
+            found = w.lease_get(lease)
+            if found is None or found.expires <= self._clock():
+                raise LeaseNotFound(lease)
+            w.lease_put(replace(found, expires=self._clock() + found.ttl))
         return found.ttl
 
     async def revoke_lease(self, lease: int) -> None:
         self._check_open()
-        if self._log.lease_get(lease) is None:
-            raise LeaseNotFound(lease)
-        self._drop_lease(lease)
+        async with self._log.writing() as w:
+            if w.lease_get(lease) is None:
+                raise LeaseNotFound(lease)
+            self._drop_lease(w, lease)
+        self._wake()
 
-    def _drop_lease(self, lease: int) -> None:
-        rows = self._log.live_with_lease(lease)
+    def _drop_lease(self, w: LogWriter, lease: int) -> None:
+        rows = w.live_with_lease(lease)
         if rows:
-            self._append([_tombstone(r) for r in rows])
-        self._log.lease_delete(lease)
+            self._append(w, [_tombstone(r) for r in rows])
+        w.lease_delete(lease)
 
-    def expire_leases(self) -> int:
+    async def expire_leases(self) -> int:
         """Revoke every lease past its deadline now; returns how many."""
-        expired = self._log.leases_expired(self._clock())
-        for lease in expired:
-            self._drop_lease(lease)
+        async with self._log.writing() as w:
+            expired = w.leases_expired(self._clock())
+            for lease in expired:
+                self._drop_lease(w, lease)
+        if expired:
+            self._wake()
         return len(expired)
 
     async def _expire_loop(self) -> None:
         while not self._closed:
             await asyncio.sleep(self._lease_check_interval)
             with contextlib.suppress(Unavailable):
-                self.expire_leases()
+                await self.expire_leases()
 
     # -- compaction and lifecycle --------------------------------------------
 
@@ -359,11 +387,13 @@ class LogStructured:
         start = max(done - 1, 0)
         while start < revision - 1:
             upto = min(start + COMPACT_BATCH, revision - 1)
-            self._log.compact(after=start, upto=upto, new_compact_revision=upto + 1)
+            async with self._log.writing() as w:
+                w.compact(after=start, upto=upto, new_compact_revision=upto + 1)
             start = upto
             await asyncio.sleep(0)
-        if self._log.compact_revision() < revision:
-            self._log.compact(after=start, upto=start, new_compact_revision=revision)
+        async with self._log.writing() as w:
+            if w.compact_revision() < revision:
+                w.compact(after=start, upto=start, new_compact_revision=revision)
         self._wake()
 
     def _check_open(self) -> None:

@@ -13,12 +13,15 @@ Opening does, in this order, and writes nothing before step 3:
 3. (writable only) switches to WAL, creates kine's table and indexes and
    kcrypt's side tables if missing, and the ``compact_rev_key`` row.
 
-Calls run synchronously on the event-loop thread. A point read or a commit
-costs tens of microseconds to a few milliseconds; a dedicated thread would
-cost more per call than most calls take, and running on the loop thread is
-what makes LogStructured's check-then-append atomic. The longest calls (a
-page of 500, a batch of 500 puts) take a few milliseconds; compaction runs
-in batches that yield to the loop in between.
+Reads and writes run synchronously on the event-loop thread. A point read or
+an insert costs tens of microseconds; a dedicated thread would cost more per
+call than most calls take, and running on the loop thread is what makes
+LogStructured's check-then-append atomic. The longest calls (a page of 500,
+a batch of 500 puts) take a few milliseconds; compaction runs in batches that
+yield to the loop in between. Only the ``COMMIT`` -- the fsync -- runs in a
+thread, shared by every write that arrived while the previous one was on its
+way to disk (group commit, ``commit.py``); reads use a second connection and
+see committed rows only.
 
 ``synchronous`` defaults to FULL: a successful write is on disk when the
 call returns, as the contract promises. NORMAL trades the last commits on
@@ -117,6 +120,7 @@ async def open_sqlite(
         raise Unavailable(endpoint, "no such file")
     fd = None if read_only else _lock(file, endpoint)
     db: sqlite3.Connection | None = None
+    reader: sqlite3.Connection | None = None
     try:
         if read_only:
             uri = f"file:{quote(str(file))}?mode=ro"
@@ -126,7 +130,14 @@ async def open_sqlite(
                 os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             db = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
         versions = _prepare(db, read_only=read_only, synchronous=synchronous.upper())
+        if read_only:
+            reader = db
+        else:  # committed rows only, never blocked by the writer (WAL)
+            reader = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA busy_timeout = 5000")
     except BaseException as exc:
+        if reader is not None and reader is not db:
+            reader.close()
         if db is not None:
             db.close()
         if fd is not None:
@@ -142,7 +153,9 @@ async def open_sqlite(
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    log = SqliteLog(db, endpoint=endpoint, read_only=read_only, versions=versions, on_close=release)
+    log = SqliteLog(
+        reader, db, endpoint=endpoint, read_only=read_only, versions=versions, on_close=release
+    )
     store = LogStructured(log, **options)
     store.start()
     return store

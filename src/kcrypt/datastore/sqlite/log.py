@@ -1,11 +1,16 @@
 """The :class:`~kcrypt.datastore.logstructured.Log` over kine's ``kine`` table.
 
-One ``sqlite3`` connection, used from the event-loop thread (see
-``engine.py`` for why that is fine). Every append is one ``BEGIN IMMEDIATE``
-transaction, however many rows it holds; revisions are the table's
-AUTOINCREMENT ids, so they never go back even when compaction deletes the
-newest row. sqlite3 errors become datastore errors in :func:`translate`, the
-only place that knows sqlite3's error names.
+Two ``sqlite3`` connections to the file (WAL): reads (``SqliteLog`` itself)
+run on the reader connection and see committed rows only; write blocks
+(:meth:`SqliteLog.writing`, a :class:`SqliteWriter`) run on the writer
+connection, whose open transaction also holds the not yet committed writes
+of the current batch (see ``commit.py`` for the group commit). Both are used
+from the event-loop thread; only the ``COMMIT`` runs in the commit thread,
+never at the same time as a write block. Each append is atomic (a savepoint
+inside the batch); revisions are the table's AUTOINCREMENT ids, so they never
+go back even when compaction deletes the newest row. sqlite3 errors become
+datastore errors in :func:`translate`, the only place that knows sqlite3's
+error names.
 """
 
 from __future__ import annotations
@@ -13,18 +18,20 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kcrypt.datastore.errors import CorruptStore, DatastoreError, Unavailable
 from kcrypt.datastore.logstructured import Draft, Lease, Row
 from kcrypt.datastore.sqlite import sql
+from kcrypt.datastore.sqlite.commit import GroupCommit
 
-__all__ = ["SqliteLog", "translate"]
+__all__ = ["SqliteLog", "SqliteWriter", "translate"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R", bound="_Reads")
 
 
 def translate(exc: sqlite3.Error, endpoint: str) -> DatastoreError:
@@ -41,10 +48,10 @@ def translate(exc: sqlite3.Error, endpoint: str) -> DatastoreError:
 
 
 def _translated(
-    method: Callable[Concatenate[SqliteLog, P], T],
-) -> Callable[Concatenate[SqliteLog, P], T]:
+    method: Callable[Concatenate[R, P], T],
+) -> Callable[Concatenate[R, P], T]:
     @functools.wraps(method)
-    def wrapper(self: SqliteLog, /, *args: P.args, **kwargs: P.kwargs) -> T:
+    def wrapper(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
@@ -70,24 +77,16 @@ def _row(t: tuple[Any, ...]) -> Row:
     )
 
 
-class SqliteLog:
-    """``versions``: the file has kcrypt's side tables (a k3s file opened
-    read-only may not); ``on_close`` releases the writer lock."""
+class _Reads:
+    """The read side of the Log protocol over one connection."""
 
     def __init__(
-        self,
-        db: sqlite3.Connection,
-        *,
-        endpoint: str,
-        read_only: bool,
-        versions: bool,
-        on_close: Callable[[], None] = lambda: None,
+        self, db: sqlite3.Connection, *, endpoint: str, read_only: bool, versions: bool
     ) -> None:
         self._db = db
         self._endpoint = endpoint
         self._read_only = read_only
         self._versions = versions
-        self._on_close = on_close
         self._latest = sql.latest_sql(versions=versions)
         self._latest_many = sql.latest_many_sql(versions=versions)
         self._with_lease = sql.live_with_lease_sql(versions=versions)
@@ -99,16 +98,6 @@ class SqliteLog:
     @property
     def read_only(self) -> bool:
         return self._read_only
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def _scalar(self, query: str, *args: Any) -> Any:
         row = self._db.execute(query, args).fetchone()
@@ -163,8 +152,55 @@ class SqliteLog:
         return [_row(t) for t in self._db.execute(query, args)]
 
     @_translated
+    def live_with_lease(self, lease: int) -> list[Row]:
+        return [_row(t) for t in self._db.execute(self._with_lease, (lease,))]
+
+    @_translated
+    def lease_get(self, lease_id: int) -> Lease | None:
+        if not self._versions:
+            return None
+        found = self._db.execute(sql.LEASE_GET, (lease_id,)).fetchone()
+        return None if found is None else Lease(int(found[0]), int(found[1]), float(found[2]))
+
+    @_translated
+    def leases_expired(self, now: float) -> list[int]:
+        if not self._versions:
+            return []
+        return [int(t[0]) for t in self._db.execute(sql.LEASES_EXPIRED, (now,))]
+
+
+class SqliteWriter(_Reads):
+    """The writer connection inside a write block: reads include the batch's
+    uncommitted rows; every write joins the batch (``GroupCommit.begin``)."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        endpoint: str,
+        read_only: bool,
+        versions: bool,
+        batch: GroupCommit,
+    ) -> None:
+        super().__init__(db, endpoint=endpoint, read_only=read_only, versions=versions)
+        self._batch = batch
+
+    @contextmanager
+    def _atomic(self) -> Iterator[sqlite3.Connection]:
+        """One write, all or nothing, inside the batch's transaction."""
+        self._batch.begin()
+        self._db.execute("SAVEPOINT kcrypt_write")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK TO kcrypt_write")
+            self._db.execute("RELEASE kcrypt_write")
+            raise
+        self._db.execute("RELEASE kcrypt_write")
+
+    @_translated
     def append(self, drafts: Sequence[Draft]) -> int:
-        with self._write() as db:
+        with self._atomic() as db:
             first = self.current_revision() + 1
             db.executemany(
                 sql.INSERT,
@@ -190,7 +226,7 @@ class SqliteLog:
     @_translated
     def compact(self, *, after: int, upto: int, new_compact_revision: int) -> None:
         bounds = {"after": after, "upto": upto}
-        with self._write() as db:
+        with self._atomic() as db:
             if upto > after:
                 db.execute(sql.COMPACT_VERSIONS, bounds)
                 db.execute(sql.COMPACT, bounds)
@@ -198,32 +234,54 @@ class SqliteLog:
             db.execute(sql.SET_COMPACT_REV, (new_compact_revision,))
 
     @_translated
-    def live_with_lease(self, lease: int) -> list[Row]:
-        return [_row(t) for t in self._db.execute(self._with_lease, (lease,))]
-
-    @_translated
     def lease_put(self, lease: Lease) -> None:
+        self._batch.begin()
         self._db.execute(sql.LEASE_PUT, (lease.id, lease.ttl, lease.expires))
 
     @_translated
-    def lease_get(self, lease_id: int) -> Lease | None:
-        if not self._versions:
-            return None
-        found = self._db.execute(sql.LEASE_GET, (lease_id,)).fetchone()
-        return None if found is None else Lease(int(found[0]), int(found[1]), float(found[2]))
-
-    @_translated
     def lease_delete(self, lease_id: int) -> None:
+        self._batch.begin()
         self._db.execute(sql.LEASE_DELETE, (lease_id,))
 
-    @_translated
-    def leases_expired(self, now: float) -> list[int]:
-        if not self._versions:
-            return []
-        return [int(t[0]) for t in self._db.execute(sql.LEASES_EXPIRED, (now,))]
+
+class SqliteLog(_Reads):
+    """Reads on ``reader`` (committed rows); write blocks on ``writer``.
+
+    ``versions``: the file has kcrypt's side tables (a k3s file opened
+    read-only may not); ``on_close`` releases the writer lock. A read-only
+    log passes the same connection twice (its writes fail as read-only).
+    """
+
+    def __init__(
+        self,
+        reader: sqlite3.Connection,
+        writer: sqlite3.Connection,
+        *,
+        endpoint: str,
+        read_only: bool,
+        versions: bool,
+        on_close: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(reader, endpoint=endpoint, read_only=read_only, versions=versions)
+        self._writer_db = writer
+        self._on_close = on_close
+        self._batch = GroupCommit(writer, translate=lambda exc: translate(exc, endpoint))
+        self._writer = SqliteWriter(
+            writer, endpoint=endpoint, read_only=read_only, versions=versions, batch=self._batch
+        )
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[SqliteWriter]:
+        async with self._batch.hold():
+            yield self._writer
 
     def close(self) -> None:
         try:
-            self._db.close()
+            self._batch.close()
         finally:
-            self._on_close()
+            try:
+                self._db.close()
+                if self._writer_db is not self._db:
+                    self._writer_db.close()
+            finally:
+                self._on_close()
