@@ -10,6 +10,7 @@ the storage layer below.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -78,6 +79,7 @@ class ResourceHandlers:
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self._sweeps: set[asyncio.Task[None]] = set()
 
     # -- endpoints -----------------------------------------------------------
 
@@ -140,10 +142,7 @@ class ResourceHandlers:
         return obj
 
     async def _require_namespace(self, namespace: str) -> None:
-        try:
-            await self.store.get("namespaces", namespace)
-        except storage.NotFound:
-            raise storage.NotFound("namespaces", namespace) from None
+        await self.store.namespaces.require(namespace)
 
     # -- collection: list, watch, create, deletecollection -------------------------
 
@@ -397,13 +396,38 @@ class ResourceHandlers:
             if name in _UNDELETABLE:
                 raise storage.Forbidden("namespaces", name, "this namespace may not be deleted")
             await self.store.get("namespaces", name)
-            if not dry_run:
-                await self._empty_namespace(name)
-        deleted = await self.store.delete(
-            kind.resource, name, namespace=ns, preconditions=preconditions, dry_run=dry_run
-        )
+        if kind.resource == "namespaces" and not dry_run:
+            deleted = await self._delete_namespace(name, preconditions)
+        else:
+            deleted = await self.store.delete(
+                kind.resource, name, namespace=ns, preconditions=preconditions, dry_run=dry_run
+            )
         uid = (deleted.get("metadata") or {}).get("uid")
         return neg.render(success_status(name=name, resource=kind.resource, uid=uid), target)
+
+    async def _delete_namespace(self, name: str, preconditions: Preconditions | None) -> Obj:
+        """Empty, delete, empty again (see ``storage/namespaces.py`` for why that
+        order keeps every create in the namespace from outliving it)."""
+        with self.store.namespaces.terminating(name):
+            await self._empty_namespace(name)
+            deleted = await self.store.delete("namespaces", name, preconditions=preconditions)
+            await self._empty_namespace(name)
+        task = asyncio.create_task(self._late_sweep(name))
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweeps.discard)
+        return deleted
+
+    async def _late_sweep(self, name: str) -> None:
+        """Once no server can still trust a cached "exists", remove what another
+        server created meanwhile -- unless the namespace was created again."""
+        await asyncio.sleep(self.store.namespaces.ttl * 1.5)
+        try:
+            with contextlib.suppress(storage.NotFound):
+                await self.store.get("namespaces", name)
+                return  # created again: what is in it now belongs to the new one
+            await self._empty_namespace(name)
+        except Exception:
+            log.exception("late sweep of deleted namespace %s failed", name)
 
     async def _empty_namespace(self, namespace: str) -> None:
         """What the namespace controller does upstream, done before the namespace goes."""

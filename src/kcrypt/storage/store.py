@@ -46,6 +46,7 @@ from kcrypt.storage.errors import (
     NotFound,
 )
 from kcrypt.storage.metrics import StorageMetrics
+from kcrypt.storage.namespaces import NamespaceGuard
 from kcrypt.storage.objects import (
     Obj,
     ObjectList,
@@ -103,6 +104,7 @@ class ObjectStore:
         self.transformers = transformers
         self.prefix = prefix
         self.metrics = metrics
+        self.namespaces = NamespaceGuard(self._read_namespace)
 
     # -- keys and values -------------------------------------------------
 
@@ -193,6 +195,11 @@ class ObjectStore:
 
     # -- reads -------------------------------------------------------------
 
+    async def _read_namespace(self, name: str) -> None:
+        key = self.key("namespaces", name)
+        if await self.datastore.get(key) is None:
+            raise NotFound("namespaces", name)
+
     async def get(self, resource: str, name: str, *, namespace: str | None = None) -> Obj:
         key = self.key(resource, name, namespace=namespace)
         kv = await self.datastore.get(key)
@@ -280,6 +287,8 @@ class ObjectStore:
                     continue
                 return codec.decode_storage(data)
             value = self._transform_out(resource, transformer, key, data)
+            if namespace is not None:  # the last check before the write (namespaces.py)
+                self.namespaces.check_not_terminating(namespace)
             try:
                 revision = await self.datastore.create(key, value)
             except ds_errors.KeyExists:
@@ -376,6 +385,8 @@ class ObjectStore:
                 return current
             outcome = await self.datastore.delete(key, mod_revision=kv.mod_revision)
             if outcome.ok:
+                if resource == "namespaces":
+                    self.namespaces.forget(name)
                 return current
             kv = await self.datastore.get(key)
 
