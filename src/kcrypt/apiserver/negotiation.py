@@ -106,8 +106,13 @@ def render(
     return Response(dump_json(body), status_code=code, media_type=JSON, headers=headers)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dump_json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    # one encoder for every response: json.dumps with non-default options
+    # builds a new JSONEncoder per call
+    return _ENCODER.encode(body).encode() + b"\n"
 
 
 def _media(content_type: str | None) -> str:
