@@ -358,4 +358,11 @@ def test_errors_are_the_real_message(setup: Setup) -> None:
     cli.ok("prepare", "--force")  # --force skips the stage check, as in k3s
     err = cli.run("status", "--token", "wrong", check=False).stderr
     assert err.strip() == "Error: Unauthorized"
+    with setup.server.client() as client:  # k3s answers 405 for anything but PUT
+        r = client.get("/v1-kcrypt/encrypt/config")
+        assert r.status_code == 405 and r.json()["message"] == "method not allowed"
+        r = client.put("/v1-kcrypt/encrypt/config", content=b"not json")
+        assert r.status_code == 400 and r.json()["message"] == "the request body is not JSON"
+        r = client.put("/v1-kcrypt/encrypt/config", json={"stage": "bogus"})
+        assert r.status_code == 400 and r.json()["message"] == "unknown stage bogus requested"
     assert "see server log" not in err
