@@ -26,7 +26,17 @@ from starlette.responses import Response
 from kcrypt import codec
 from kcrypt.apiserver.errors import ApiError
 
-__all__ = ["JSON", "PROTOBUF", "YAML", "Target", "decode_request", "negotiate", "render"]
+__all__ = [
+    "JSON",
+    "PROTOBUF",
+    "YAML",
+    "Target",
+    "decode_request",
+    "encode",
+    "negotiate",
+    "render",
+    "response",
+]
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -94,16 +104,33 @@ def render(
     body: Any, target: Target, *, code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """``body`` (a JSON-form dict) in the negotiated media type."""
+    return response(encode(body, target), target, code=code, headers=headers)
+
+
+def encode(body: Any, target: Target) -> bytes:
+    """The response bytes for ``body``; the same ``target`` always encodes the same way
+    (so a GET's bytes can be cached per target, see ``ObjectStore.get_rendered``)."""
     if target.media == PROTOBUF and not target.as_:
         try:
-            content = codec.encode_protobuf_response(body)
+            return codec.encode_protobuf_response(body)
         except codec.CodecError:
             raise ApiError(406, "NotAcceptable", _NOT_ACCEPTABLE) from None
-        return Response(content, status_code=code, media_type=PROTOBUF, headers=headers)
     if target.media == YAML:
-        text = yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
-        return Response(text.encode(), status_code=code, media_type=YAML, headers=headers)
-    return Response(dump_json(body), status_code=code, media_type=JSON, headers=headers)
+        return yaml.safe_dump(body, sort_keys=False, default_flow_style=False).encode()
+    return dump_json(body)
+
+
+def response(
+    content: bytes, target: Target, *, code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A response carrying ``content`` from :func:`encode` for ``target``."""
+    if target.media == PROTOBUF and not target.as_:
+        media = PROTOBUF
+    elif target.media == YAML:
+        media = YAML
+    else:
+        media = JSON
+    return Response(content, status_code=code, media_type=media, headers=headers)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

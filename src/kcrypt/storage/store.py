@@ -17,6 +17,10 @@ re-encrypts every secret on a real cluster, and it does here too.
 List pages carry kube-apiserver's continue token (base64url JSON holding the
 start key and the revision of the first page), and later pages are read at
 that revision, so a paged list is one consistent snapshot.
+
+:meth:`ObjectStore.get_rendered` serves a GET's response bytes through a
+bounded :class:`~kcrypt.storage.readcache.ReadCache` (decrypted data in
+memory, checked against the row read on every request; see that module).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +64,7 @@ from kcrypt.storage.objects import (
     parse_rv,
     written_prefix,
 )
+from kcrypt.storage.readcache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ReadCache
 from kcrypt.storage.selectors import (
     FieldSelector,
     LabelSelector,
@@ -90,6 +95,8 @@ class ObjectStore:
 
     ``transformers`` is consulted once per operation; ``prefix`` is the
     key prefix (kube-apiserver's ``--etcd-prefix``, default ``/registry``).
+    ``read_cache_entries``/``read_cache_bytes`` bound the GET read cache
+    (``read_cache_entries=0``: off).
     """
 
     def __init__(
@@ -99,12 +106,16 @@ class ObjectStore:
         *,
         prefix: str = codec.DEFAULT_PREFIX,
         metrics: StorageMetrics | None = None,
+        read_cache_entries: int = DEFAULT_MAX_ENTRIES,
+        read_cache_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.datastore = datastore
         self.transformers = transformers
         self.prefix = prefix
         self.metrics = metrics
         self.namespaces = NamespaceGuard(self._read_namespace)
+        self.read_cache = ReadCache(max_entries=read_cache_entries, max_bytes=read_cache_bytes)
+        transformers.on_swap(self.read_cache.clear)
 
     # -- keys and values -------------------------------------------------
 
@@ -206,6 +217,45 @@ class ObjectStore:
         if kv is None:
             raise NotFound(resource, name)
         return self._read(resource, self.transformers.for_resource(resource), kv).obj
+
+    async def get_rendered(
+        self,
+        resource: str,
+        name: str,
+        *,
+        namespace: str | None = None,
+        variant: Hashable,
+        render: Callable[[Obj], bytes],
+    ) -> bytes:
+        """``render(get(...))``, from the read cache when the row is unchanged.
+
+        The datastore read always happens (existence and resourceVersion come
+        from it); only decrypt, decode and ``render`` are skipped on a hit.
+        ``variant`` names what ``render`` produces (e.g. the media type); the
+        same ``variant`` must always mean the same rendering.
+        """
+        key = self.key(resource, name, namespace=namespace)
+        kv = await self.datastore.get(key)
+        if kv is None:
+            raise NotFound(resource, name)
+        cache = self.read_cache
+        if not cache.enabled:
+            return render(self._read(resource, self.transformers.for_resource(resource), kv).obj)
+        source, generation = self.transformers.snapshot()
+        rendered = cache.lookup(
+            key, variant, revision=kv.mod_revision, generation=generation, value=kv.value
+        )
+        if rendered is None:
+            rendered = render(self._read(resource, source.for_resource(resource), kv).obj)
+            cache.store(
+                key,
+                variant,
+                rendered,
+                revision=kv.mod_revision,
+                generation=generation,
+                value=kv.value,
+            )
+        return rendered
 
     async def list(
         self,
@@ -358,6 +408,7 @@ class ObjectStore:
             value = self._transform_out(resource, transformer, key, data)
             outcome = await self.datastore.update(key, value, mod_revision=kv.mod_revision)
             if outcome.ok:
+                self.read_cache.forget(key)
                 if data == read.plaintext:
                     log.info("rewrote stale value at %s", key)
                 return self._decoded(data, outcome.revision)
@@ -385,6 +436,7 @@ class ObjectStore:
                 return current
             outcome = await self.datastore.delete(key, mod_revision=kv.mod_revision)
             if outcome.ok:
+                self.read_cache.forget(key)
                 if resource == "namespaces":
                     self.namespaces.forget(name)
                 return current

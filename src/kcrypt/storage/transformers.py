@@ -9,10 +9,16 @@ never make one request read with one config and write with another half-way.
 The default, before any config is loaded, is upstream's encrypt-check
 identity for every resource: plaintext is written, and an encrypted value
 read without a config is an error rather than garbage.
+
+Whatever derives data from the transformers (the storage read cache) pairs
+it with :meth:`TransformerRegistry.snapshot`'s generation and registers with
+:meth:`TransformerRegistry.on_swap` to drop it when the set changes.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from kcrypt.envelope import Transformer, encrypt_check
@@ -39,28 +45,48 @@ class _Unconfigured:
 class TransformerRegistry:
     """Holds the current :class:`TransformerSource`; :meth:`swap` replaces it atomically."""
 
-    __slots__ = ("_current", "_generation")
+    __slots__ = ("_listeners", "_state")
 
     def __init__(self, source: TransformerSource | None = None) -> None:
-        self._current: TransformerSource = source if source is not None else _Unconfigured()
-        self._generation = 0
+        # (source, generation) in one attribute: a reader gets a matching pair
+        # with one load, whatever thread swaps.
+        self._state: tuple[TransformerSource, int] = (
+            source if source is not None else _Unconfigured(),
+            0,
+        )
+        self._listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     @property
     def current(self) -> TransformerSource:
-        return self._current
+        return self._state[0]
 
     @property
     def generation(self) -> int:
-        """Counts swaps (0 before the first), for status and tests."""
-        return self._generation
+        """Counts swaps (0 before the first), for status, tests and cache validity."""
+        return self._state[1]
+
+    def snapshot(self) -> tuple[TransformerSource, int]:
+        """The current set and its generation, taken together."""
+        return self._state
+
+    def on_swap(self, callback: Callable[[], None]) -> None:
+        """Call the bound method ``callback`` after every swap. Held weakly: a
+        listener's object (an ObjectStore's cache) can go away without unregistering."""
+        self._listeners.append(weakref.WeakMethod(callback))
 
     def swap(self, new: TransformerSource | None) -> None:
         """Install ``new`` (``None``: back to unconfigured) for every later operation.
 
         One attribute assignment: readers see the old set or the new one, never a mix.
         """
-        self._current = new if new is not None else _Unconfigured()
-        self._generation += 1
+        self._state = (new if new is not None else _Unconfigured(), self._state[1] + 1)
+        alive = []
+        for ref in self._listeners:
+            callback = ref()
+            if callback is not None:
+                callback()
+                alive.append(ref)
+        self._listeners = alive
 
     def for_resource(self, resource: str, group: str = "") -> Transformer:
-        return self._current.for_resource(resource, group)
+        return self._state[0].for_resource(resource, group)
