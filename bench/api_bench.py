@@ -8,6 +8,12 @@ What runs:
 * a *trivial* server: the same uvicorn (httptools, uvloop, one process) +
   Starlette + TLS stack with the same certificate, whose one handler checks
   the bearer token and returns a fixed ~250-byte Secret as JSON;
+* GETs rotate over ``--objects`` (default 2,000) distinct secrets
+  ``bench-0`` .. ``bench-1999``, created before the first measurement, so no
+  case reads one hot object; the trivial server answers the same URLs;
+* kcrypt GET twice: with the storage read cache at its default size and with
+  it off (a second ``kcrypt server`` on its own data dir, started through
+  this script with the cache size set to 0) -- both in the same run;
 * the load: ``wrk`` (one thread, 32 connections, HTTP/1.1 keep-alive) when it
   is installed (``apt-get install wrk``), else an ``httpx.AsyncClient`` with
   32 concurrent workers. wrk is preferred: a Python client on the same two
@@ -58,6 +64,18 @@ SECRET = {
     "data": {"username": "YWRtaW4=", "password": "c3VwZXItc2VjcmV0LXBhc3N3b3JkLTEyMzQ1"},
 }
 
+GET_LUA = """
+local n = 0
+local count = 1
+function init(args)
+  count = tonumber(args[1])
+end
+function request()
+  n = n + 1
+  return wrk.format("GET", "/api/v1/namespaces/default/secrets/bench-" .. (n % count))
+end
+"""
+
 CREATE_LUA = """
 local n = 0
 local prefix = "x"
@@ -106,7 +124,7 @@ def serve_trivial(port: int, cert: str, key: str, token: str) -> None:
 
     app = Starlette(
         routes=[
-            Route("/api/v1/namespaces/default/secrets/bench", get_secret, methods=["GET"]),
+            Route("/api/v1/namespaces/default/secrets/{name}", get_secret, methods=["GET"]),
             Route("/api/v1/namespaces/default/secrets", create_secret, methods=["POST"]),
         ]
     )
@@ -121,6 +139,19 @@ def serve_trivial(port: int, cert: str, key: str, token: str) -> None:
         access_log=False,
         log_level="warning",
     )
+
+
+def serve_kcrypt_uncached(args: list[str]) -> None:
+    """``kcrypt server`` with the storage read cache off (size 0). The server's
+    settings have no flag for it yet, so the constructor default is lowered here."""
+    from kcrypt.cli.main import main as kcrypt_main
+    from kcrypt.storage import ObjectStore
+
+    defaults = ObjectStore.__init__.__kwdefaults__
+    assert defaults is not None and "read_cache_entries" in defaults
+    defaults["read_cache_entries"] = 0
+    sys.argv = ["kcrypt", *args]
+    kcrypt_main()
 
 
 # ---- load generators ----------------------------------------------------------------
@@ -139,17 +170,13 @@ class Result:
         return self.requests / self.seconds
 
 
-def wrk_run(url: str, token: str, *, seconds: int, create: bool, tag: str) -> Result:
+def wrk_run(url: str, token: str, *, seconds: int, create: bool, tag: str, objects: int) -> Result:
     args = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency"]
     args += ["-H", f"Authorization: Bearer {token}"]
     with tempfile.TemporaryDirectory() as tmp:
-        if create:
-            script = Path(tmp) / "create.lua"
-            script.write_text(CREATE_LUA)
-            args += ["-s", str(script)]
-        args.append(url)
-        if create:
-            args += ["--", tag]
+        script = Path(tmp) / "load.lua"
+        script.write_text(CREATE_LUA if create else GET_LUA)
+        args += ["-s", str(script), url, "--", tag if create else str(objects)]
         out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     assert total, out
@@ -174,7 +201,7 @@ def _ms(text: str | None) -> float | None:
 
 
 async def httpx_run(
-    base: str, path: str, token: str, ca: str, *, seconds: int, create: bool, tag: str
+    base: str, path: str, token: str, ca: str, *, seconds: int, create: bool, tag: str, objects: int
 ) -> Result:
     latencies: list[float] = []
     errors = 0
@@ -198,7 +225,8 @@ async def httpx_run(
                     body = dict(SECRET, metadata={"name": f"{tag}-{counter}"})
                     r = await client.post(path, json=body)
                 else:
-                    r = await client.get(path)
+                    counter += 1
+                    r = await client.get(f"{path}/bench-{counter % objects}")
                 latencies.append(time.perf_counter() - start)
                 if r.status_code >= 300:
                     errors += 1
@@ -248,11 +276,79 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``kcrypt server`` and what a client needs to talk to it."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+    token: str
+    ca: str
+    cert: str
+    key: str
+
+
+def start_kcrypt(tmp: Path, name: str, *, cached: bool) -> Server:
+    data = tmp / name
+    port = free_port()
+    log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 - the child holds it; closed with the dir
+    args = ["server", "--data-dir", str(data), "--https-listen-port", str(port),
+            "--secrets-encryption"]  # fmt: skip
+    cmd = [str(KCRYPT), *args] if cached else [sys.executable, __file__, "--kcrypt-uncached", *args]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + 30
+    while not (data / "server" / "cred" / "admin.kubeconfig").exists():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            stop(proc)
+            raise SystemExit(f"kcrypt server did not start: {(tmp / f'{name}.log').read_text()}")
+        time.sleep(0.1)
+    tls = data / "server" / "tls"
+    server = Server(
+        proc=proc,
+        base=f"https://127.0.0.1:{port}",
+        token=(data / "server" / "token").read_text().strip(),
+        ca=str(tls / "server-ca.crt"),
+        cert=str(tls / "serving-kube-apiserver.crt"),
+        key=str(tls / "serving-kube-apiserver.key"),
+    )
+    wait_ready(server.base, server.ca, server.token, "/readyz", proc)
+    return server
+
+
+async def populate(server: Server, objects: int) -> None:
+    """Create ``bench-0`` .. ``bench-<objects-1>`` (32 requests in flight)."""
+    names = iter(range(objects))
+    async with httpx.AsyncClient(
+        base_url=server.base,
+        verify=ssl.create_default_context(cafile=server.ca),
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+    ) as client:
+
+        async def worker() -> None:
+            for i in names:
+                body = dict(SECRET, metadata={"name": f"bench-{i}", "namespace": "default"})
+                r = await client.post("/api/v1/namespaces/default/secrets", json=body)
+                assert r.status_code == 201, r.text
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--kcrypt-uncached"]:  # the child: the rest is kcrypt's command line
+        serve_kcrypt_uncached(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measurement")
     parser.add_argument("--runs", type=int, default=2, help="measurements per case (best kept)")
+    parser.add_argument(
+        "--objects", type=int, default=2000, help="distinct secrets GETs rotate over"
+    )
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument(
+        "--no-uncached", action="store_true", help="skip the cache-off server (older trees)"
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--trivial-server", nargs=4, metavar=("PORT", "CERT", "KEY", "TOKEN"))
     opts = parser.parse_args()
@@ -264,92 +360,115 @@ def main() -> None:
     client = opts.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "httpx"
+    servers: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="kcrypt-bench-") as tmp:
-        data = Path(tmp) / "data"
-        kport, tport = free_port(), free_port()
-        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 - closed with the dir
-        kcrypt = subprocess.Popen(
-            [str(KCRYPT), "server", "--data-dir", str(data), "--https-listen-port", str(kport),
-             "--secrets-encryption"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
         try:
-            deadline = time.monotonic() + 30
-            token_file = data / "server" / "token"
-            while not (data / "server" / "cred" / "admin.kubeconfig").exists():
-                if time.monotonic() > deadline or kcrypt.poll() is not None:
-                    raise SystemExit("kcrypt server did not start: " + Path(log.name).read_text())
-                time.sleep(0.1)
-            token = token_file.read_text().strip()
-            tls = data / "server" / "tls"
-            ca = str(tls / "server-ca.crt")
-            cert, key = (
-                str(tls / "serving-kube-apiserver.crt"),
-                str(tls / "serving-kube-apiserver.key"),
-            )
-            kbase, tbase = f"https://127.0.0.1:{kport}", f"https://127.0.0.1:{tport}"
-            wait_ready(kbase, ca, token, "/readyz", kcrypt)
+            cached = start_kcrypt(Path(tmp), "cached", cached=True)
+            servers.append(cached)
+            uncached = None
+            if not opts.no_uncached:
+                uncached = start_kcrypt(Path(tmp), "uncached", cached=False)
+                servers.append(uncached)
+            tport = free_port()
             trivial = subprocess.Popen(
-                [sys.executable, __file__, "--trivial-server", str(tport), cert, key, token]
+                [sys.executable, __file__, "--trivial-server", str(tport), cached.cert,
+                 cached.key, cached.token]
+            )  # fmt: skip
+            tserver = Server(trivial, f"https://127.0.0.1:{tport}", cached.token, cached.ca,
+                             cached.cert, cached.key)  # fmt: skip
+            servers.append(tserver)
+            wait_ready(tserver.base, tserver.ca, tserver.token, GET_PATH + "/bench-0", trivial)
+            for s in servers[:-1]:
+                asyncio.run(populate(s, opts.objects))
+            cases: dict[str, tuple[Server | None, bool]] = {
+                "trivial GET": (tserver, False),
+                "kcrypt secret GET": (cached, False),
+                "kcrypt secret GET, read cache off": (uncached, False),
+                "trivial POST": (tserver, True),
+                "kcrypt secret CREATE": (cached, True),
+            }
+            results = measure(
+                client,
+                {k: (srv, c) for k, (srv, c) in cases.items() if srv is not None},
+                seconds=opts.seconds,
+                runs=opts.runs,
+                objects=opts.objects,
             )
-            try:
-                wait_ready(tbase, ca, token, "/api/v1/namespaces/default/secrets/bench", trivial)
-                r = httpx.post(
-                    kbase + "/api/v1/namespaces/default/secrets",
-                    json=SECRET,
-                    verify=ssl.create_default_context(cafile=ca),
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                assert r.status_code == 201, r.text
-                results = measure(client, kbase, tbase, token, ca, opts.seconds, opts.runs)
-            finally:
-                stop(trivial)
         finally:
-            stop(kcrypt)
-            log.close()
+            for s in reversed(servers):
+                stop(s.proc)
     report = render(
-        results, client=client, seconds=opts.seconds, runs=opts.runs, load=os.getloadavg()[0]
+        results,
+        client=client,
+        seconds=opts.seconds,
+        runs=opts.runs,
+        objects=opts.objects,
+        load=os.getloadavg()[0],
     )
     print(report)
     if opts.write:
         write_section(report)
 
 
+GET_PATH = "/api/v1/namespaces/default/secrets"
+
+
 def measure(
-    client: str, kbase: str, tbase: str, token: str, ca: str, seconds: int, runs: int
+    client: str, cases: dict[str, tuple[Server, bool]], *, seconds: int, runs: int, objects: int
 ) -> dict[str, Result]:
-    get_path = "/api/v1/namespaces/default/secrets/bench"
-    post_path = "/api/v1/namespaces/default/secrets"
-    cases = {
-        "trivial GET": (tbase, get_path, False),
-        "kcrypt secret GET": (kbase, get_path, False),
-        "trivial POST": (tbase, post_path, True),
-        "kcrypt secret CREATE": (kbase, post_path, True),
-    }
     best: dict[str, Result] = {}
     for run in range(runs):
-        for name, (base, path, create) in cases.items():
+        for name, (server, create) in cases.items():
             tag = f"b{run}-{int(time.time() * 1000) % 10**8}"
             # a short warm-up on each server, then the measurement
-            one(client, base, path, token, ca, seconds=1, create=create, tag=tag + "w")
-            res = one(client, base, path, token, ca, seconds=seconds, create=create, tag=tag)
+            one(client, server, seconds=1, create=create, tag=tag + "w", objects=objects)
+            res = one(client, server, seconds=seconds, create=create, tag=tag, objects=objects)
             if res.errors:
                 raise SystemExit(f"{name}: {res.errors} failed requests")
-            print(f"  run {run + 1}: {name}: {res.rate:,.0f} req/s", file=sys.stderr)
+            print(
+                f"  run {run + 1}: {name}: {res.rate:,.0f} req/s (load {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+            )
             if name not in best or res.rate > best[name].rate:
                 best[name] = res
     return best
 
 
 def one(
-    client: str, base: str, path: str, token: str, ca: str, *, seconds: int, create: bool, tag: str
+    client: str, server: Server, *, seconds: int, create: bool, tag: str, objects: int
 ) -> Result:
     if client == "wrk":
-        return wrk_run(base + path, token, seconds=seconds, create=create, tag=tag)
-    return asyncio.run(httpx_run(base, path, token, ca, seconds=seconds, create=create, tag=tag))
+        return wrk_run(
+            server.base + GET_PATH,
+            server.token,
+            seconds=seconds,
+            create=create,
+            tag=tag,
+            objects=objects,
+        )
+    return asyncio.run(
+        httpx_run(
+            server.base,
+            GET_PATH,
+            server.token,
+            server.ca,
+            seconds=seconds,
+            create=create,
+            tag=tag,
+            objects=objects,
+        )
+    )
 
 
-def render(results: dict[str, Result], *, client: str, seconds: int, runs: int, load: float) -> str:
+def render(
+    results: dict[str, Result],
+    *,
+    client: str,
+    seconds: int,
+    runs: int,
+    objects: int,
+    load: float,
+) -> str:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -373,9 +492,12 @@ def render(results: dict[str, Result], *, client: str, seconds: int, runs: int, 
         "(other work on the machine lowers every number). "
         "Produced by `bench/api_bench.py --write`.",
         "",
-        "kcrypt: `kcrypt server --secrets-encryption` (aescbc) on SQLite, one process. "
+        "kcrypt: `kcrypt server --secrets-encryption` (aescbc) on SQLite, one process; "
+        f"GETs rotate over {objects:,} distinct secrets (`bench-0` .. `bench-{objects - 1}`). "
+        "The read-cache-off case is a second `kcrypt server` with the storage read cache "
+        "size set to 0, measured in the same run. "
         "Trivial: the same uvicorn + httptools + uvloop + Starlette + TLS stack, one handler that "
-        "checks the bearer token and returns a fixed Secret.",
+        "checks the bearer token and returns a fixed Secret for the same URLs.",
         "",
         "| case | req/s | p50 ms | p99 ms | vs trivial |",
         "|---|---:|---:|---:|---:|",
@@ -383,10 +505,13 @@ def render(results: dict[str, Result], *, client: str, seconds: int, runs: int, 
     pairs = {
         "trivial GET": "trivial GET",
         "kcrypt secret GET": "trivial GET",
+        "kcrypt secret GET, read cache off": "trivial GET",
         "trivial POST": "trivial POST",
         "kcrypt secret CREATE": "trivial POST",
     }
     for name, base in pairs.items():
+        if name not in results:
+            continue
         r = results[name]
         ratio = results[base].rate / r.rate
         lines.append(
@@ -396,6 +521,9 @@ def render(results: dict[str, Result], *, client: str, seconds: int, runs: int, 
     ratio = results["trivial GET"].rate / results["kcrypt secret GET"].rate
     verdict = "met" if ratio <= 2 else "NOT met"
     lines += ["", f"Target (GET within 2x of trivial): **{verdict}** ({ratio:.2f}x)."]
+    if "kcrypt secret GET, read cache off" in results:
+        off = results["trivial GET"].rate / results["kcrypt secret GET, read cache off"].rate
+        lines.append(f"With the read cache off: {off:.2f}x.")
     return "\n".join(lines) + "\n"
 
 
