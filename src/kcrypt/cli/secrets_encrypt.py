@@ -7,6 +7,12 @@ re-encryption pass (k3s runs it inside the request); ``reencrypt --wait``
 does too. Waiting shows a rich progress bar on a TTY and a log line per poll
 otherwise. ``--dry-run`` prints the config a command would write, keys
 redacted, and changes nothing.
+
+With several servers on one datastore every stage command then waits,
+bounded by ``--timeout`` (60 s), until every live server has applied the
+cluster's new config, showing how many have; a server that does not in time
+is named in the error (the change itself is saved and will still be
+applied: ``status`` shows where each server stands).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import click
 __all__ = ["secrets_encrypt"]
 
 POLL_SECONDS = 0.5
+DEFAULT_SETTLE_TIMEOUT = 60.0
 
 
 def _default_data_dir() -> Path:
@@ -82,6 +89,7 @@ def _send(
     dry_run: bool = False,
     wait: bool = False,
     done: str = "",
+    timeout: float = DEFAULT_SETTLE_TIMEOUT,
 ) -> None:
     from kcrypt.encryption.stages import Command, request_body
 
@@ -97,7 +105,35 @@ def _send(
             return
         if wait:
             _wait(client)
+        _settle(client, timeout=timeout)
     click.echo(done)
+
+
+def _settle(client: Any, *, timeout: float) -> None:
+    """Wait until every live server applied the cluster's config (HA; bounded)."""
+    deadline = time.monotonic() + timeout
+    last_log = 0.0
+    while True:
+        doc = client.status()
+        servers = doc.get("servers") or []
+        live = [s for s in servers if s.get("state") == "live"]
+        lagging = [str(s.get("name")) for s in live if not s.get("applied")]
+        if not lagging:
+            return
+        text = (
+            f"waiting for servers to apply config {str(doc.get('configHash', ''))[:12]}: "
+            f"{len(live) - len(lagging)}/{len(live)} live servers applied "
+            f"(waiting for {', '.join(lagging)})"
+        )
+        if time.monotonic() > deadline:
+            raise click.ClickException(
+                f"servers did not apply the new config within {timeout:.0f}s: "
+                f"{', '.join(lagging)} (the change is saved; see 'secrets-encrypt status')"
+            )
+        if time.monotonic() - last_log >= 2.0:
+            last_log = time.monotonic()
+            click.echo(text, err=True)
+        time.sleep(POLL_SECONDS)
 
 
 def _wait(client: Any) -> None:
@@ -185,17 +221,28 @@ _dry = click.option(
     help="Print the config this would write (keys redacted); change nothing",
 )
 _force = click.option("--force", "-f", is_flag=True, help="Force this stage.")
+_timeout = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SETTLE_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for every live server to apply the new config",
+)
 
 
 @secrets_encrypt.command()
 @_shared
 @_dry
-def enable(data_dir: Path | None, token: str | None, server: str, dry_run: bool) -> None:
+@_timeout
+def enable(
+    data_dir: Path | None, token: str | None, server: str, dry_run: bool, timeout: float
+) -> None:
     """Enable secrets encryption"""
     _send(
         _ctx(data_dir, token, server),
         "enable",
         dry_run=dry_run,
+        timeout=timeout,
         wait=True,
         done="secrets-encryption enabled",
     )
@@ -204,12 +251,16 @@ def enable(data_dir: Path | None, token: str | None, server: str, dry_run: bool)
 @secrets_encrypt.command()
 @_shared
 @_dry
-def disable(data_dir: Path | None, token: str | None, server: str, dry_run: bool) -> None:
+@_timeout
+def disable(
+    data_dir: Path | None, token: str | None, server: str, dry_run: bool, timeout: float
+) -> None:
     """Disable secrets encryption"""
     _send(
         _ctx(data_dir, token, server),
         "disable",
         dry_run=dry_run,
+        timeout=timeout,
         wait=True,
         done="secrets-encryption disabled",
     )
@@ -219,8 +270,14 @@ def disable(data_dir: Path | None, token: str | None, server: str, dry_run: bool
 @_shared
 @_force
 @_dry
+@_timeout
 def prepare(
-    data_dir: Path | None, token: str | None, server: str, force: bool, dry_run: bool
+    data_dir: Path | None,
+    token: str | None,
+    server: str,
+    force: bool,
+    dry_run: bool,
+    timeout: float,
 ) -> None:
     """Prepare for encryption keys rotation"""
     _send(
@@ -228,6 +285,7 @@ def prepare(
         "prepare",
         force=force,
         dry_run=dry_run,
+        timeout=timeout,
         done="prepare completed successfully",
     )
 
@@ -236,8 +294,14 @@ def prepare(
 @_shared
 @_force
 @_dry
+@_timeout
 def rotate(
-    data_dir: Path | None, token: str | None, server: str, force: bool, dry_run: bool
+    data_dir: Path | None,
+    token: str | None,
+    server: str,
+    force: bool,
+    dry_run: bool,
+    timeout: float,
 ) -> None:
     """Rotate secrets encryption keys"""
     _send(
@@ -245,6 +309,7 @@ def rotate(
         "rotate",
         force=force,
         dry_run=dry_run,
+        timeout=timeout,
         done="rotate completed successfully",
     )
 
@@ -255,6 +320,7 @@ def rotate(
 @click.option("--skip", is_flag=True, help="Skip removing old key")
 @click.option("--wait", is_flag=True, help="Wait for the re-encryption to finish, showing progress")
 @_dry
+@_timeout
 def reencrypt(
     data_dir: Path | None,
     token: str | None,
@@ -263,6 +329,7 @@ def reencrypt(
     skip: bool,
     wait: bool,
     dry_run: bool,
+    timeout: float,
 ) -> None:
     """Reencrypt all data with new encryption key"""
     _send(
@@ -271,6 +338,7 @@ def reencrypt(
         force=force,
         skip=skip,
         dry_run=dry_run,
+        timeout=timeout,
         wait=wait,
         done="reencryption finished" if wait else "reencryption started",
     )
@@ -279,12 +347,16 @@ def reencrypt(
 @secrets_encrypt.command("rotate-keys")
 @_shared
 @_dry
-def rotate_keys(data_dir: Path | None, token: str | None, server: str, dry_run: bool) -> None:
+@_timeout
+def rotate_keys(
+    data_dir: Path | None, token: str | None, server: str, dry_run: bool, timeout: float
+) -> None:
     """Dynamically rotates secrets encryption keys and re-encrypt secrets"""
     _send(
         _ctx(data_dir, token, server),
         "rotate-keys",
         dry_run=dry_run,
+        timeout=timeout,
         wait=True,
         done="keys rotated, reencryption finished",
     )

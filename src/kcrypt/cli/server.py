@@ -107,6 +107,21 @@ def _parse_mode(ctx: click.Context, param: click.Parameter, value: str | None) -
     help="Seconds between checks of the encryption config file "
     "(kube-apiserver checks once a minute).",
 )
+@click.option(
+    "--server-lease-ttl",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="Seconds without renewal after which this server counts as down for the others "
+    "(several servers on one datastore).",
+)
+@click.option(
+    "--sync-interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between checks of the cluster's encryption state besides the watch.",
+)
 @click.option("--debug", is_flag=True, help="Log at debug level.")
 def server(
     *,
@@ -122,6 +137,8 @@ def server(
     encryption_provider_config: Path | None,
     node_name: str | None,
     reload_interval: float,
+    server_lease_ttl: int,
+    sync_interval: float,
     debug: bool,
 ) -> None:
     """Run a Kubernetes-compatible API server for Secrets and ConfigMaps."""
@@ -152,6 +169,8 @@ def server(
             if encryption_provider_config
             else None,
             reload_interval=reload_interval,
+            server_lease_ttl=server_lease_ttl,
+            sync_interval=sync_interval,
         ),
     )
     try:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from kcrypt.datastore.contract import Datastore, PutIf
 from kcrypt.encryption.errors import ClusterMismatch, StateConflict
 from kcrypt.encryption.servers import list_servers
-from kcrypt.encryption.statestore import StateStore
+from kcrypt.encryption.statestore import NoSealing, StateStore, decode_state
 
-__all__ = ["CLUSTER_KEY", "ClusterSettings", "join_cluster"]
+__all__ = ["CLUSTER_KEY", "ClusterSettings", "join_cluster", "reseal_unsealed"]
 
 log = logging.getLogger("kcrypt.encryption.cluster")
 
@@ -107,3 +107,18 @@ async def join_cluster(
                 )
             return kv is None
     raise StateConflict(f"{CLUSTER_KEY} keeps changing; retry")
+
+
+async def reseal_unsealed(datastore: Datastore, store: StateStore) -> bool:
+    """Seal a state record written unsealed (``"sealing":"none"``, before HA); True if done.
+
+    Servers of that version wrote the config in base64 beside the datastore
+    it protects; from now on only the token opens it.
+    """
+    kv = await datastore.get(store.key)
+    if kv is None or b'"sealing":"none"' not in kv.value:
+        return False
+    state = decode_state(kv.value, sealer=NoSealing())
+    await store.save(state, mod_revision=kv.mod_revision)
+    log.warning("the encryption state record was not sealed: sealed it with the server token")
+    return True

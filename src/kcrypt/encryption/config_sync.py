@@ -21,7 +21,10 @@ anything else                         ``conflict`` the file was changed by hand
 ====================================  ===========  ======================================
 
 k3s stops a server whose file is newer than the datastore ("could cause a
-cluster outage", research note §3.2). kcrypt keeps serving, but overwrites
+cluster outage", research note §3.2). A server that is the cluster's only
+one (no other record) lets the datastore win, with a warning naming both
+hashes: there is no other server whose view could differ. With other
+servers listed, kcrypt keeps serving, but overwrites
 neither side: it does not write the file, does not apply the datastore's
 config, logs the conflict once, and publishes it in its record, so ``status``
 on every server shows the mismatch and stage commands refuse. The operator
@@ -109,6 +112,8 @@ class ConfigSync:
         """Hash of the config live in this process ("" before the first apply)."""
         self.conflict = ""
         """Why the datastore's config is not applied here ("" when it is)."""
+        self.alone = False
+        """No other server is listed: the datastore wins over a changed file (warned)."""
 
     async def begin(self, *, live_hash: str | None) -> None:
         """Learn what this node published before (the start's only datastore read)."""
@@ -134,7 +139,9 @@ class ConfigSync:
             found,
             published=self._published,
             desired=state.config_hash,
-            generated=self._generated,
+            # Without a record there is nothing to compare with: the datastore wins
+            # (a single server embedding its own datastore, as before HA).
+            generated=self._generated or self.publisher is None or self.alone,
         )
         if verdict.verdict is Verdict.CONFLICT:
             if verdict.reason != self.conflict:
@@ -143,10 +150,14 @@ class ConfigSync:
             await self._publish(self.applied_hash or found or "", state.stage.value, state)
             return False
         if verdict.verdict is Verdict.WRITE:
-            log.warning(
+            # Following the cluster while running is routine; finding a different
+            # file (at start, or after an edit) is worth a warning, as in k3s.
+            following = found is not None and found == self.applied_hash
+            log.log(
+                logging.INFO if following else logging.WARNING,
                 "encryption config %s will be updated from the datastore (%s; hash %s -> %s)",
                 self.path,
-                verdict.reason,
+                "the cluster's config changed" if following else verdict.reason,
                 (found or "none")[:12],
                 state.config_hash[:12],
             )

@@ -17,12 +17,22 @@ leaves a state a restart can finish (:meth:`EncryptionService.start`):
 5. run the re-encryption pass as a background task; when it ends, apply the
    key removal (only after a scan proves no value uses the key) and record
    the stage the command promised.
+
+On several servers (``cluster=``, :mod:`kcrypt.encryption.ha`) the same steps
+hold, plus: step 3-4 go through :class:`~kcrypt.encryption.config_sync.ConfigSync`
+(which refuses to overwrite a hand-edited file) and publish this server's
+record; every other server follows the state record by watching it
+(:meth:`EncryptionService.follow`); commands refuse while servers disagree
+(k3s's ``hash does not match`` -- a down server counts -- unless ``--force``);
+the pass runs on the elected server only, and only once every live server
+applied its config; ``rotate-keys`` first adds the new key reading-only and
+the runner promotes it to write key once every live server can read it
+(:mod:`kcrypt.encryption.rollout`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,16 +42,19 @@ from typing import Any
 
 from kcrypt.config import ConfigError, build_transformers, load
 from kcrypt.datastore.contract import Datastore
+from kcrypt.encryption.config_sync import ConfigSync
 from kcrypt.encryption.configjson import config_sha256, parse_config, redacted_json, render_config
-from kcrypt.encryption.errors import EncryptionError, ReencryptInProgress
-from kcrypt.encryption.files import write_atomic
+from kcrypt.encryption.errors import EncryptionError, ReencryptInProgress, StateConflict
+from kcrypt.encryption.ha import ClusterMember, watch_key
 from kcrypt.encryption.model import EncryptionState, KeyConfig, KeyProvider, ReencryptJob
 from kcrypt.encryption.model import ReencryptProgress as Progress
 from kcrypt.encryption.reencrypt import CHECKPOINT_KEY, Reencryptor, load_checkpoint
+from kcrypt.encryption.rollout import promoted_config, staged_config
 from kcrypt.encryption.safety import check_removable, key_prefix, scan_key_usage
-from kcrypt.encryption.stages import Stage, parse_request
+from kcrypt.encryption.servers import convergence
+from kcrypt.encryption.stages import Command, Stage, parse_request
 from kcrypt.encryption.statestore import Sealer, StateStore
-from kcrypt.encryption.status import progress_document, status_document
+from kcrypt.encryption.status import progress_document, server_rows, status_document
 from kcrypt.encryption.transitions import KeyFactory, plan, removal
 from kcrypt.envelope import Transformer
 
@@ -76,9 +89,18 @@ class EncryptionService:
         sealer: Sealer | None = None,
         make_key: KeyFactory | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        cluster: ClusterMember | None = None,
+        generated: bool = False,
     ) -> None:
         self._ds = datastore
         self._store = StateStore(datastore, sealer=sealer)
+        self.cluster = cluster
+        self._sync = ConfigSync(
+            config_path,
+            apply_config=apply_config,
+            publisher=cluster.publisher if cluster else None,
+            generated=generated,
+        )
         self.config_path = config_path
         self.node_name = node_name
         self.provider: KeyProvider = provider
@@ -100,18 +122,58 @@ class EncryptionService:
         stage ``start`` (k3s's upgrade path: ``start-<hash>``).
         """
         async with self._lock:
+            await self._sync.begin(live_hash=None)
+            if self.cluster is not None:
+                others = [v for v in await self.cluster.servers() if v.node != self.node_name]
+                self._sync.alone = not others
             state, rev = await self._store.load()
             if state is None:
                 data = self._read_file()
                 if data is None:
+                    if self.cluster is not None:
+                        await self.cluster.publisher.publish()
                     return
                 parse_config(data)
                 state = EncryptionState(data, Stage.START, config_sha256(data), self.provider)
-                await self._store.save(state, mod_revision=rev)
-            elif self._read_file() != state.config:
-                self._write_file(state.config)
-            await self._apply(state.config)
+                try:
+                    await self._store.save(state, mod_revision=rev)
+                except StateConflict:  # another server created it first: join that one
+                    state, rev = await self._store.load()
+                    assert state is not None
+            await self._sync.converge(state)
             if state.job is not None:
+                self._spawn(state)
+
+    async def follow(self) -> None:
+        """Converge on every change of the state record (and every poll) until cancelled."""
+        interval = self.cluster.poll_interval if self.cluster else 1.0
+        log.info(
+            "watching %s through the datastore's encryption state (checked every %.1fs too)",
+            self.config_path,
+            interval,
+        )
+        await watch_key(self._ds, self._store.key, self.sync, interval=interval)
+
+    async def sync(self) -> None:
+        """One convergence step: apply the datastore's state here; campaign for its pass."""
+        async with self._lock:
+            state, _ = await self._store.load()
+            if state is None:
+                return
+            if self._sync.applied_hash != state.config_hash or self._sync.conflict:
+                await self._sync.converge(state)
+            elif (found := self._sync.file_hash()) != state.config_hash and found is not None:
+                # A hand edit (a conflict with other servers listed); a deleted file
+                # is written again on the next change of the state, or at restart.
+                if self.cluster is not None:
+                    others = [v for v in await self.cluster.servers() if v.node != self.node_name]
+                    self._sync.alone = not others
+                await self._sync.converge(state)  # the file changed: conflict or restore
+            elif self.cluster is not None:
+                record = self.cluster.publisher.record
+                if (record.stage, record.generation) != (state.stage.value, state.generation):
+                    await self._sync.converge(state)
+            if state.job is not None and not state.job.error and not self.running:
                 self._spawn(state)
 
     async def close(self) -> None:
@@ -120,6 +182,11 @@ class EncryptionService:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    @property
+    def conflict(self) -> str:
+        """Why this server does not apply the datastore's config ("" when it does)."""
+        return self._sync.conflict
 
     async def wait_idle(self) -> None:
         """Wait until no pass runs (tests and ``--wait`` style callers)."""
@@ -151,15 +218,28 @@ class EncryptionService:
                 ckpt, _ = await load_checkpoint(self._ds)
                 if ckpt is not None and ckpt.config_hash == state.job.config_hash:
                     current = ckpt.progress()
-            if current is not None or self.running:
+            running = self.running or (self.cluster is not None and not state.job.error)
+            if current is not None or running:
                 progress = progress_document(
-                    current or Progress(total=0), running=self.running, error=state.job.error
+                    current or Progress(total=0), running=running, error=state.job.error
                 )
+        if self.cluster is None:
+            return status_document(
+                parse_config(state.config),
+                state.stage.value,
+                annotations=self._annotations(state),
+                progress=progress,
+            )
+        servers = await self.cluster.servers()
+        conv = convergence(servers, state.config_hash)
         return status_document(
             parse_config(state.config),
             state.stage.value,
-            annotations=self._annotations(state),
+            annotations={},
+            hash_error=conv.hash_error,
             progress=progress,
+            servers=server_rows(servers, desired=state.config_hash) if len(servers) > 1 else None,
+            config_hash=state.config_hash,
         )
 
     async def apply(self, request: Mapping[str, object]) -> dict[str, Any]:
@@ -169,9 +249,19 @@ class EncryptionService:
         """
         req = parse_request(request)
         async with self._lock:
-            if self.running:
+            if self.running and self.cluster is None:
                 raise ReencryptInProgress(self._progress_text())
             state, rev = await self._store.load()
+            if (
+                self.cluster is not None
+                and state is not None
+                and state.job is not None
+                and not state.job.error
+            ):
+                raise ReencryptInProgress(self._progress_text())
+            hash_error = None
+            if self.cluster is not None and state is not None:
+                hash_error = (await self.cluster.convergence(state.config_hash)).hash_error
             if state is None and (data := self._read_file()) is not None:
                 state = EncryptionState(data, Stage.START, config_sha256(data), self.provider)
             config = parse_config(state.config) if state else None
@@ -186,7 +276,7 @@ class EncryptionService:
                 req,
                 provider=self.provider,
                 node=self.node_name,
-                hash_error=None,
+                hash_error=hash_error,
                 previous_stage=previous,
                 **kwargs,
             )
@@ -201,14 +291,23 @@ class EncryptionService:
             log.info("%s", outcome.message)
             if not outcome.changed and not outcome.reencrypt:
                 return {"message": outcome.message}
-            data = (
-                render_config(outcome.config) if outcome.changed or state is None else state.config
-            )
+            final = outcome.config
+            promote = self.cluster is not None and req.command is Command.ROTATE_KEYS
+            if promote:  # HA: the new key is readable everywhere before it writes
+                key = outcome.config.keys_of(self.provider)[0]
+                final = staged_config(config, self.provider, key)
+            data = render_config(final) if outcome.changed or state is None else state.config
             transformer_for(data)  # refuse a config kube-apiserver would refuse, before saving
             digest = config_sha256(data)
             job = None
             if outcome.reencrypt:
-                job = ReencryptJob(digest, outcome.remove_key, outcome.after_stage, time.time())
+                job = ReencryptJob(
+                    digest,
+                    outcome.remove_key,
+                    outcome.after_stage,
+                    time.time(),
+                    promote=promote,
+                )
             new_state = EncryptionState(
                 data,
                 outcome.stage,
@@ -218,12 +317,11 @@ class EncryptionService:
                 (state.generation + 1) if state else 1,
             )
             await self._store.save(new_state, mod_revision=rev)
-            self._write_file(data)
-            await self._apply(data)
+            await self._sync.converge(new_state)
             if job is not None:
                 self._progress = None
                 self._spawn(new_state)
-            return {"message": outcome.message}
+            return {"message": outcome.message, "configHash": digest}
 
     # -- the pass --------------------------------------------------------------------------
 
@@ -231,6 +329,47 @@ class EncryptionService:
         self._task = asyncio.create_task(self._run(state), name="kcrypt-reencrypt")
 
     async def _run(self, state: EncryptionState) -> None:
+        if self.cluster is None:
+            await self._pass(state)
+            return
+        try:
+            await self.cluster.run_exclusive(self._lead)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("re-encryption runner stopped: %s", exc)
+
+    async def _lead(self) -> None:
+        """The elected server's loop: gate, promote, pass; from facts every round."""
+        assert self.cluster is not None
+        while True:
+            state, rev = await self._store.load()
+            if state is None or state.job is None or state.job.error:
+                return
+            job = state.job
+            log.info("%s runs the re-encryption of config %s", self.node_name, job.config_hash[:12])
+            await self.cluster.wait_converged(job.config_hash)
+            if not job.promote:
+                await self._pass(state)
+                return
+            async with self._lock:
+                fresh, rev = await self._store.load()
+                if fresh != state:
+                    continue
+                data = render_config(promoted_config(parse_config(state.config), self.provider))
+                digest = config_sha256(data)
+                new = replace(
+                    state,
+                    config=data,
+                    config_hash=digest,
+                    job=replace(job, config_hash=digest, promote=False),
+                    generation=state.generation + 1,
+                )
+                await self._store.save(new, mod_revision=rev)
+                log.info("every live server reads the new key: it now writes (hash %s)", digest)
+                await self._sync.converge(new)
+
+    async def _pass(self, state: EncryptionState) -> None:
         job = state.job
         assert job is not None
         engine = Reencryptor(
@@ -279,9 +418,7 @@ class EncryptionService:
                 generation=state.generation + 1,
             )
             await self._store.save(new, mod_revision=rev)
-            if data != state.config:
-                self._write_file(data)
-                await self._apply(data)
+            await self._sync.converge(new)
 
     async def _record_error(self, job: ReencryptJob, error: str) -> None:
         async with self._lock:
@@ -314,14 +451,6 @@ class EncryptionService:
         except FileNotFoundError:
             return None
         return data or None
-
-    def _write_file(self, data: bytes) -> None:
-        write_atomic(self.config_path, data)
-
-    async def _apply(self, data: bytes) -> None:
-        result = self._apply_config(data)
-        if inspect.isawaitable(result):
-            await result
 
 
 def _key_prefixes(config: KeyConfig) -> list[str]:

@@ -18,16 +18,33 @@ optional ``reencrypt`` progress object. Client side, :func:`render_text` and
 (a leading blank line before the table, which Go's tabwriter pads with 2
 spaces, and a trailing blank line from ``fmt.Println``). Without a config the
 whole output is ``Encryption Status: Disabled, no configuration file found``.
+
+Beyond k3s, when the cluster lists more than one server the JSON gets a
+``servers`` array (``name``, ``state`` live/down, ``stage``, ``hash``,
+``applied`` -- whether it runs the datastore's config --, ``lastSeen`` RFC 3339,
+``version``, and ``conflict`` when its local file was changed by hand) and
+the text ends with a per-server table after the key table::
+
+    Server  State  Stage  Hash          Last Seen
+    ------  -----  -----  ----          ---------
+    s1      live   start  3f1a2b4c5d6e  2026-11-22T18:40:00Z
+    s3      down   start  3f1a2b4c5d6e  2026-11-22T18:38:12Z
+
+k3s's own fields and lines are unchanged, so single-server output stays
+byte-identical to k3s's.
 """
 
 from __future__ import annotations
 
+import enum
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kcrypt.encryption.keys import key_type
 from kcrypt.encryption.model import KeyConfig, ReencryptProgress
+from kcrypt.encryption.servers import ServerView
 
 __all__ = [
     "hash_error",
@@ -35,6 +52,8 @@ __all__ = [
     "progress_line",
     "render_json",
     "render_text",
+    "server_rows",
+    "server_table",
     "status_document",
     "tabwrite",
 ]
@@ -42,7 +61,11 @@ __all__ = [
 NO_CONFIG = "Encryption Status: Disabled, no configuration file found"
 
 
-def hash_error(annotations: Mapping[str, str]) -> str | None:
+class _Unset(enum.Enum):
+    UNSET = 0
+
+
+def _hash_error(annotations: Mapping[str, str]) -> str | None:
     """k3s's cross-server check: every ``<stage>-<hash>`` equals the first one seen.
 
     Servers with no record are skipped, as k3s skips unannotated nodes.
@@ -64,8 +87,15 @@ def status_document(
     *,
     annotations: Mapping[str, str],
     progress: Mapping[str, Any] | None = None,
+    hash_error: str | _Unset | None = _Unset.UNSET,
+    servers: Sequence[Mapping[str, Any]] | None = None,
+    config_hash: str = "",
 ) -> dict[str, Any]:
-    """The server's status JSON: k3s's fields in k3s's order, then ``reencrypt``."""
+    """The server's status JSON: k3s's fields in k3s's order, then ``reencrypt``, ``servers``.
+
+    ``hash_error`` (a sentence or None) replaces the check over ``annotations``
+    when given (HA: :func:`kcrypt.encryption.servers.convergence` decides).
+    """
     if config is None:
         doc: dict[str, Any] = {"stage": "", "activekey": ""}
         if progress:
@@ -85,7 +115,7 @@ def status_document(
             else:
                 inactive.append(label)
     doc = {"stage": stage, "activekey": active, "enable": config.enabled}
-    error = hash_error(annotations)
+    error = _hash_error(annotations) if isinstance(hash_error, _Unset) else hash_error
     if error is None:
         doc["hashmatch"] = True
     else:
@@ -94,7 +124,57 @@ def status_document(
         doc["inactivekeys"] = inactive
     if progress:
         doc["reencrypt"] = dict(progress)
+    if servers:
+        doc["servers"] = [dict(s) for s in servers]
+        if config_hash:
+            doc["configHash"] = config_hash
     return doc
+
+
+def _rfc3339(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else ""
+
+
+def server_rows(servers: Sequence[ServerView], *, desired: str) -> list[dict[str, Any]]:
+    """The ``servers`` JSON rows, in node-name order (no key material)."""
+    rows: list[dict[str, Any]] = []
+    for view in sorted(servers, key=lambda v: v.node):
+        r = view.record
+        row: dict[str, Any] = {
+            "name": r.node,
+            "state": "live" if view.live else "down",
+            "stage": r.stage,
+            "hash": r.config_hash,
+            "applied": bool(view.live and r.config_hash == desired and not r.conflict),
+            "lastSeen": _rfc3339(r.last_seen),
+            "version": r.version,
+        }
+        if r.conflict:
+            row["conflict"] = r.conflict
+        rows.append(row)
+    return rows
+
+
+def server_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The per-server text table (tabwriter layout, hashes cut to 12 characters)."""
+    table: list[list[str]] = [
+        ["Server", "State", "Stage", "Hash", "Last Seen"],
+        ["------", "-----", "-----", "----", "---------"],
+    ]
+    for row in rows:
+        state = str(row.get("state", ""))
+        if row.get("conflict"):
+            state += " (local file changed by hand)"
+        table.append(
+            [
+                str(row.get("name", "")),
+                state,
+                str(row.get("stage", "")) or "-",
+                str(row.get("hash", ""))[:12] or "-",
+                str(row.get("lastSeen", "")),
+            ]
+        )
+    return tabwrite(table)
 
 
 def progress_document(
@@ -212,9 +292,16 @@ def render_text(doc: Mapping[str, Any]) -> str:
             kind, _, name = key.partition(" ")
             rows.append(["", kind, name])
         table = tabwrite(rows)
+    servers = doc.get("servers")
+    if servers:
+        table += "\n" + server_table(servers)
     return out + table + "\n"
 
 
 def render_json(doc: Mapping[str, Any]) -> str:
     """``json.MarshalIndent(status, "", "\\t")``: k3s's fields, then kcrypt's extras."""
     return json.dumps(dict(doc), indent="\t", ensure_ascii=False)
+
+
+hash_error = _hash_error
+"""k3s's cross-server check over ``{node: "<stage>-<hash>"}`` (single server, tests)."""

@@ -84,7 +84,7 @@ class LeaderElection:
         """
         lease = await self._campaign()
         self._leading = True
-        log.info("%s: %s holds %s", self.key, self.identity, self.key)
+        log.debug("%s: %s holds it", self.key, self.identity)
         task: asyncio.Task[T] = asyncio.ensure_future(work())
         renew = asyncio.ensure_future(self._hold(lease))
         try:

@@ -84,6 +84,14 @@ class EncryptionSettings:
     reload_interval: float = DEFAULT_RELOAD_INTERVAL
     """Seconds between checks of the active config file for changes."""
 
+    server_lease_ttl: int = 15
+    """Seconds after its last renewal that a server counts as down (its record's
+    lease; renewed every third of it). Also the re-encryption runner's lease."""
+
+    sync_interval: float = 1.0
+    """Seconds between checks of the datastore's state besides the watch (a
+    missed event costs at most this), and between convergence checks."""
+
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:

@@ -30,6 +30,21 @@ Who owns the config, and in which order things happen:
   ``secrets-encrypt`` refuses (k3s manages only its own file) and the reload
   controller watches that file alone.
 
+Several servers on one datastore (issue 6, :mod:`kcrypt.encryption.ha`):
+
+* before anything else the server joins the cluster
+  (:func:`kcrypt.encryption.cluster.join_cluster`): a wrong token (the sealed
+  state does not open) or a different ``--secrets-encryption`` /
+  ``--secrets-encryption-provider`` stops the start with the reason;
+* the state record is sealed with a key derived from the token
+  (:mod:`kcrypt.encryption.sealing`);
+* the server publishes its record under ``/kcrypt/servers/<node>`` with a
+  lease, follows the state record by watching it (file rewritten, live swap,
+  record updated), and campaigns for ``/kcrypt/reencrypt/lease`` whenever the
+  state asks for a pass (:mod:`kcrypt.server.leader`);
+* the managed file is owned by that sync: no reload poll runs on it, so a
+  hand edit is reported as a conflict instead of being applied.
+
 Re-encryption progress is reported three ways: ``status`` (text line, JSON
 ``reencrypt`` object), a log line every :data:`LOG_EVERY_PAGES` pages (counts
 and rate only) and these gauges on ``/metrics``:
@@ -60,9 +75,15 @@ from starlette.routing import BaseRoute, Route
 
 from kcrypt.config import build_transformers, config_hash, load
 from kcrypt.datastore.contract import Datastore
-from kcrypt.encryption import EncryptionError, EncryptionService, ReencryptProgress
+from kcrypt.encryption import STATE_KEY, EncryptionError, EncryptionService, ReencryptProgress
+from kcrypt.encryption.cluster import ClusterSettings, join_cluster, reseal_unsealed
+from kcrypt.encryption.ha import ClusterMember
+from kcrypt.encryption.sealing import TokenSealer
+from kcrypt.encryption.servers import ServerPublisher
+from kcrypt.encryption.statestore import StateStore
 from kcrypt.encryption.status import progress_line
 from kcrypt.errors import KcryptError
+from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
 from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
@@ -114,9 +135,16 @@ class EncryptionSupervisor:
         reload_metrics: ReloadMetrics,
         metrics_registry: CollectorRegistry,
         applied_hash: str | None,
+        token: str | None = None,
+        generated: bool = False,
     ) -> None:
         enc = settings.encryption
         self.custom = enc.config_file is not None
+        self._settings = settings
+        self._ds = datastore
+        self._tasks: list[asyncio.Task[None]] = []
+        self.cluster: ClusterMember | None = None
+        self._sealer = TokenSealer(token, record_key=STATE_KEY) if token else None
         self.path: Path = enc.config_file or settings.paths.encryption_config
         self._registry = registry
         self._reload_metrics = reload_metrics
@@ -129,6 +157,22 @@ class EncryptionSupervisor:
             self.controller = self._new_controller(applied_hash)
         self.service: EncryptionService | None = None
         if not self.custom:
+            ttl = enc.server_lease_ttl
+            renew = max(ttl / 3.0, 0.2)
+            self.cluster = ClusterMember(
+                datastore,
+                publisher=ServerPublisher(
+                    datastore, node=settings.node_name, ttl=ttl, renew_interval=renew
+                ),
+                elector=LeaderElection(
+                    datastore,
+                    identity=settings.node_name,
+                    ttl=ttl,
+                    renew_interval=renew,
+                    retry_interval=min(1.0, enc.sync_interval),
+                ),
+                poll_interval=enc.sync_interval,
+            )
             self.service = EncryptionService(
                 datastore,
                 config_path=self.path,
@@ -136,6 +180,9 @@ class EncryptionSupervisor:
                 provider=enc.provider,
                 apply_config=self.apply_config,
                 on_progress=self._on_progress,
+                sealer=self._sealer,
+                cluster=self.cluster,
+                generated=generated,
             )
             self._metrics.running.set_function(lambda: 1.0 if self._running() else 0.0)
 
@@ -144,11 +191,14 @@ class EncryptionSupervisor:
     async def start(self) -> None:
         """Apply the datastore's state (before the server listens), then watch the file."""
         if self.service is not None:
+            await self._join()
             before = _file_hash(self.path)
             try:
                 await self.service.start()
             except EncryptionError as exc:
                 log.error("secrets-encrypt state not applied: %s", exc)
+            if self.service.conflict:
+                log.error("encryption config %s NOT applied: %s", self.path, self.service.conflict)
             after = _file_hash(self.path)
             if after is not None and before is not None and after != before:
                 log.warning(
@@ -160,12 +210,36 @@ class EncryptionSupervisor:
                 )
             elif after is not None and before is None:
                 log.info("encryption config %s written from the datastore's state", self.path)
+            assert self.cluster is not None
+            self._tasks.append(await self.cluster.start())
+            self._tasks.append(asyncio.create_task(self.service.follow(), name="kcrypt-follow"))
         self._start_watching()
+
+    async def _join(self) -> None:
+        """Refuse to start on a wrong token or a critical setting that differs."""
+        enc = self._settings.encryption
+        store = StateStore(self._ds, sealer=self._sealer)
+        if self._sealer is not None:
+            await reseal_unsealed(self._ds, store)
+        await join_cluster(
+            self._ds,
+            ClusterSettings(enc.secrets_encryption, enc.provider),
+            node=self._settings.node_name,
+            store=store,
+        )
 
     async def close(self) -> None:
         """Stop the pass (it resumes from its checkpoint on the next start) and the poll."""
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks.clear()
         if self.service is not None:
             await self.service.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         task, self._reload_task = self._reload_task, None
         if task is not None:
             task.cancel()
@@ -201,6 +275,8 @@ class EncryptionSupervisor:
     def _start_watching(self) -> None:
         if self.controller is None or self._reload_task is not None:
             return
+        if self.service is not None:
+            return  # the managed file is followed by the service's sync, not reloaded
         with contextlib.suppress(RuntimeError):  # no running loop: start() does it later
             loop = asyncio.get_running_loop()
             self._reload_task = loop.create_task(self.controller.run(), name="kcrypt-reload")
