@@ -50,7 +50,18 @@ def test_classic_procedure_and_rotate_keys_on_etcd(etcd: EtcdCluster, tmp_path: 
         assert names == [active] and active != new_key
         s.check(active)
         # the state lives in etcd: a fresh data dir on the same etcd gets the cluster's config
-        fresh = Setup(tmp_path / "fresh", ["--datastore-endpoint", etcd.url], raw=s._raw)
+        # (a server joining a cluster needs its token and its --secrets-encryption)
+        fresh = Setup(
+            tmp_path / "fresh",
+            [
+                "--datastore-endpoint",
+                etcd.url,
+                "--secrets-encryption",
+                "--token",
+                s.server.token,
+            ],
+            raw=s._raw,
+        )
         try:
             fresh.secrets = s.secrets
             assert keys_in_status(fresh.cli.status()) == (active, [active])
