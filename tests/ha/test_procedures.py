@@ -10,6 +10,7 @@ secret reads back with its latest content from every server.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -132,3 +133,28 @@ def test_restarting_every_server_keeps_one_state(ha: HACluster) -> None:
     ha.restart_all()
     after = ha.wait_converged()
     assert after["configHash"] == before["configHash"] and after["stage"] == before["stage"]
+
+
+def test_a_hand_edited_file_is_reported_and_overwrites_neither_side(ha: HACluster) -> None:
+    doc = ha.wait_converged()
+    s3 = ha.servers[2]
+    path = s3.data_dir / "server" / "cred" / "encryption-config.json"
+    assert s3.stop() == 0
+    cluster_config = path.read_bytes()
+    edited = json.loads(cluster_config)
+    edited["resources"][0]["providers"].reverse()  # valid, but not the cluster's
+    path.write_text(json.dumps(edited))
+    s3.start()
+    assert "changed by hand" in s3.log()
+    assert json.loads(path.read_bytes()) == edited  # the file is not overwritten ...
+    after = ha.cli(0).status()
+    assert after["configHash"] == doc["configHash"]  # ... nor is the datastore
+    assert after["hasherror"] == "hash does not match between s1 and s3"
+    row = after["servers"][2]
+    assert row["state"] == "live" and not row["applied"] and "changed by hand" in row["conflict"]
+    assert "s3      live (local file changed by hand)" in ha.cli(0).text()
+    assert "hash does not match between s1 and s3" in ha.cli(1).fail("prepare")
+
+    path.unlink()  # the documented resolution, no restart needed
+    doc = ha.wait_converged()
+    assert path.read_bytes() == cluster_config and "conflict" not in doc["servers"][2]
