@@ -33,9 +33,19 @@ from typing import Any
 
 from google.protobuf.message import Message  # type: ignore[import-untyped]
 
+from kcrypt.codec._compiled import compiled_to_json
 from kcrypt.codec.errors import InvalidObjectError, ObjectDecodeError
 
-__all__ = ["Field", "Schema", "T", "from_json", "join_path", "to_json", "unknown_fields"]
+__all__ = [
+    "Field",
+    "Schema",
+    "T",
+    "from_json",
+    "join_path",
+    "to_json",
+    "unknown_fields",
+    "walk_to_json",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _GO_ZERO_TIME_UNIX = -62135596800  # time.Time{} (0001-01-01T00:00:00Z) as Unix seconds
@@ -153,9 +163,15 @@ def _text(value: str | bytes) -> str:
 def to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
     """The JSON form kube-apiserver prints for ``msg`` (without kind/apiVersion).
 
-    Runs on every object read (GET, list, watch), so the branches are ordered
-    by how often they are taken and paths are only built for nested messages
-    and error messages."""
+    Runs on every object read (GET, list, watch): served by the function
+    generated for ``schema`` (``_compiled.py``), which returns exactly what
+    :func:`walk_to_json` returns."""
+    return compiled_to_json(schema)(msg, path)
+
+
+def walk_to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
+    """The reference printer: walks ``schema.plan`` field by field. The generated
+    printers make the same decisions; tests compare the two."""
     out: dict[str, Any] = {}
     for name, key, t, omitempty, pointer, sub in schema.plan:
         if pointer and not msg.HasField(name):
@@ -166,7 +182,7 @@ def to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
                 out[key] = value if value.__class__ is str else _text(value)
         elif t is T.MSG:
             assert sub is not None
-            out[key] = to_json(value, sub, join_path(path, key))
+            out[key] = walk_to_json(value, sub, join_path(path, key))
         elif t is T.TIME:
             out[key] = format_time(value, join_path(path, key))
         elif t is T.STR_MAP:
@@ -188,7 +204,7 @@ def to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]:
             assert sub is not None
             if value or not omitempty:
                 p = join_path(path, key)
-                out[key] = [to_json(v, sub, f"{p}[{i}]") for i, v in enumerate(value)]
+                out[key] = [walk_to_json(v, sub, f"{p}[{i}]") for i, v in enumerate(value)]
         else:  # RAW_JSON: FieldsV1 carries its JSON verbatim
             raw: bytes = value.Raw
             try:
