@@ -147,7 +147,7 @@ class LogWriter(LogReads, Protocol):
 
 class Log(LogReads, Protocol):
     """What an engine provides. Its own reads see durable rows only; writes
-    happen in write blocks::
+    happen in write blocks (:meth:`current` is the single-key GET's read)::
 
         async with log.writing() as w:   # the block itself must not await
             cur = w.latest(key)          # check ...
@@ -157,6 +157,11 @@ class Log(LogReads, Protocol):
     An engine may commit the writes of several blocks together (SQLite's
     group commit); a block ends only when its batch is on disk, and raises
     the engine's error if that commit failed."""
+
+    def current(self, name: str) -> KeyValue | None:
+        """``latest(name).kv()`` for a live row, None for none or a tombstone --
+        without building the Row (the read every GET does)."""
+        ...
 
     def writing(self) -> AbstractAsyncContextManager[LogWriter]: ...
 

@@ -181,8 +181,9 @@ class LogStructured:
         # A current read is one statement (newest row of the key), atomic on its
         # own: it needs neither the store revision nor the compaction bound, so
         # the common single-object GET costs one query, not two.
-        rev = self._read_revision(revision) if revision > 0 else 0
-        row = self._log.latest(key, revision=rev)
+        if revision <= 0:
+            return self._log.current(key)
+        row = self._log.latest(key, revision=self._read_revision(revision))
         return None if row is None or row.deleted else row.kv()
 
     async def range(

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from kcrypt.datastore.contract import KeyValue
 from kcrypt.datastore.logstructured import Draft, Lease, LogStructured, Row
 
 __all__ = ["MemoryLog", "open_memory"]
@@ -59,6 +60,10 @@ class MemoryLog:
 
     def latest(self, name: str, *, revision: int = 0) -> Row | None:
         return self._at(name, revision)
+
+    def current(self, name: str) -> KeyValue | None:
+        row = self._at(name, 0)
+        return None if row is None or row.deleted else row.kv()
 
     def latest_many(self, names: Sequence[str]) -> dict[str, Row]:
         return {n: self._hist[n][-1] for n in names if self._hist.get(n)}

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from kcrypt.datastore.contract import KeyValue
 from kcrypt.datastore.errors import CorruptStore, DatastoreError, Unavailable
 from kcrypt.datastore.logstructured import Draft, Lease, Row
 from kcrypt.datastore.sqlite import sql
@@ -88,6 +89,7 @@ class _Reads:
         self._read_only = read_only
         self._versions = versions
         self._latest = sql.latest_sql(versions=versions)
+        self._current = sql.current_sql(versions=versions)
         self._latest_many = sql.latest_many_sql(versions=versions)
         self._with_lease = sql.live_with_lease_sql(versions=versions)
 
@@ -115,6 +117,17 @@ class _Reads:
     def latest(self, name: str, *, revision: int = 0) -> Row | None:
         found = self._db.execute(self._latest, (name, revision or sql.MAX_REVISION)).fetchone()
         return None if found is None else _row(found)
+
+    @_translated
+    def current(self, name: str) -> KeyValue | None:
+        found = self._db.execute(self._current, (name,)).fetchone()
+        if found is None:
+            return None
+        rid, created, deleted, crev, lease, value, version = found
+        if deleted:
+            return None
+        return KeyValue(name, bytes(value or b""), rid if created else (crev or 0), rid, version,
+                        lease or 0)  # fmt: skip
 
     @_translated
     def latest_many(self, names: Sequence[str]) -> dict[str, Row]:

@@ -27,6 +27,7 @@ __all__ = [
     "SET_COMPACT_REV",
     "after_sql",
     "count_sql",
+    "current_sql",
     "latest_many_sql",
     "latest_sql",
     "live_sql",
@@ -96,6 +97,16 @@ def row_select(*, versions: bool, prev_lease: bool = False) -> str:
 def latest_sql(*, versions: bool) -> str:
     return f"""{row_select(versions=versions)}
         WHERE kv.name = ? AND kv.id <= ? ORDER BY kv.id DESC LIMIT 1"""
+
+
+def current_sql(*, versions: bool) -> str:
+    """The newest row of one name, only the columns a KeyValue needs (no old value)."""
+    counted = f"CASE WHEN kv.created != 0 THEN 1 ELSE {_COUNT_VERSION} END"
+    version = f"COALESCE(v.version, {counted})" if versions else counted
+    joins = "LEFT JOIN kcrypt_version AS v ON v.id = kv.id" if versions else ""
+    return f"""SELECT kv.id, kv.created, kv.deleted, kv.create_revision, kv.lease, kv.value,
+        {version} FROM kine AS kv {joins}
+        WHERE kv.name = ? ORDER BY kv.id DESC LIMIT 1"""
 
 
 def latest_many_sql(*, versions: bool) -> str:
