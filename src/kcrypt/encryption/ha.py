@@ -20,7 +20,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from kcrypt.datastore.contract import Datastore
 from kcrypt.datastore.errors import DatastoreError
@@ -32,12 +33,21 @@ from kcrypt.encryption.servers import (
     convergence,
     list_servers,
 )
+from kcrypt.encryption.status import server_rows
 
-__all__ = ["ClusterMember", "watch_key"]
+__all__ = ["ClusterMember", "ClusterView", "watch_key"]
 
 log = logging.getLogger("kcrypt.encryption.ha")
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """What ``status`` adds in a cluster: k3s's sentence and (2+ servers) the table rows."""
+
+    hash_error: str | None
+    rows: list[dict[str, Any]] | None
 
 
 class ClusterMember:
@@ -63,6 +73,11 @@ class ClusterMember:
 
     async def convergence(self, desired_hash: str) -> Convergence:
         return convergence(await self.servers(), desired_hash)
+
+    async def view(self, desired_hash: str) -> ClusterView:
+        servers = await self.servers()
+        rows = server_rows(servers, desired=desired_hash) if len(servers) > 1 else None
+        return ClusterView(convergence(servers, desired_hash).hash_error, rows)
 
     async def wait_converged(self, desired_hash: str) -> Convergence:
         """Block until every live server applied ``desired_hash`` (logged while waiting)."""

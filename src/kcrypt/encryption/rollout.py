@@ -20,12 +20,14 @@ shape, one command per step, and the commands refuse while servers disagree.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
-from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
+from kcrypt.encryption.configjson import config_sha256, parse_config, render_config
+from kcrypt.encryption.model import ConfigKey, EncryptionState, KeyConfig, ProviderKeys
 from kcrypt.encryption.transitions import enabled_config
 
-__all__ = ["Elector", "promoted_config", "staged_config"]
+__all__ = ["Elector", "promoted_config", "promoted_state", "staged_config"]
 
 T = TypeVar("T")
 
@@ -62,3 +64,17 @@ def promoted_config(config: KeyConfig, provider: str) -> KeyConfig:
     if not keys:
         raise ValueError(f"no {provider} key to promote")
     return enabled_config(config, provider, (keys[-1], *keys[:-1]))
+
+
+def promoted_state(state: EncryptionState, provider: str) -> EncryptionState:
+    """The state after step 2: promoted config, the job now waits on its hash."""
+    assert state.job is not None and state.job.promote
+    data = render_config(promoted_config(parse_config(state.config), provider))
+    digest = config_sha256(data)
+    return replace(
+        state,
+        config=data,
+        config_hash=digest,
+        job=replace(state.job, config_hash=digest, promote=False),
+        generation=state.generation + 1,
+    )

@@ -49,12 +49,11 @@ from kcrypt.encryption.ha import ClusterMember, watch_key
 from kcrypt.encryption.model import EncryptionState, KeyConfig, KeyProvider, ReencryptJob
 from kcrypt.encryption.model import ReencryptProgress as Progress
 from kcrypt.encryption.reencrypt import CHECKPOINT_KEY, Reencryptor, load_checkpoint
-from kcrypt.encryption.rollout import promoted_config, staged_config
+from kcrypt.encryption.rollout import promoted_state, staged_config
 from kcrypt.encryption.safety import check_removable, key_prefix, scan_key_usage
-from kcrypt.encryption.servers import convergence
 from kcrypt.encryption.stages import Command, Stage, parse_request
 from kcrypt.encryption.statestore import Sealer, StateStore
-from kcrypt.encryption.status import progress_document, server_rows, status_document
+from kcrypt.encryption.status import progress_document, status_document
 from kcrypt.encryption.transitions import KeyFactory, plan, removal
 from kcrypt.envelope import Transformer
 
@@ -230,15 +229,14 @@ class EncryptionService:
                 annotations=self._annotations(state),
                 progress=progress,
             )
-        servers = await self.cluster.servers()
-        conv = convergence(servers, state.config_hash)
+        view = await self.cluster.view(state.config_hash)
         return status_document(
             parse_config(state.config),
             state.stage.value,
             annotations={},
-            hash_error=conv.hash_error,
+            hash_error=view.hash_error,
             progress=progress,
-            servers=server_rows(servers, desired=state.config_hash) if len(servers) > 1 else None,
+            servers=view.rows,
             config_hash=state.config_hash,
         )
 
@@ -356,17 +354,9 @@ class EncryptionService:
                 fresh, rev = await self._store.load()
                 if fresh != state:
                     continue
-                data = render_config(promoted_config(parse_config(state.config), self.provider))
-                digest = config_sha256(data)
-                new = replace(
-                    state,
-                    config=data,
-                    config_hash=digest,
-                    job=replace(job, config_hash=digest, promote=False),
-                    generation=state.generation + 1,
-                )
+                new = promoted_state(state, self.provider)
                 await self._store.save(new, mod_revision=rev)
-                log.info("every live server reads the new key: it now writes (hash %s)", digest)
+                log.info("every live server reads the new key: it now writes (%s)", new.config_hash)
                 await self._sync.converge(new)
 
     async def _pass(self, state: EncryptionState) -> None:
