@@ -122,6 +122,14 @@ def _parse_mode(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Seconds between checks of the cluster's encryption state besides the watch.",
 )
+@click.option(
+    "--compaction-interval",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds between compactions of the datastore's history, which drop old "
+    "ciphertexts (kube-apiserver's --etcd-compaction-interval); 0 disables.",
+)
 @click.option("--debug", is_flag=True, help="Log at debug level.")
 def server(
     *,
@@ -139,6 +147,7 @@ def server(
     reload_interval: float,
     server_lease_ttl: int,
     sync_interval: float,
+    compaction_interval: float,
     debug: bool,
 ) -> None:
     """Run a Kubernetes-compatible API server for Secrets and ConfigMaps."""
@@ -156,7 +165,9 @@ def server(
         data_dir=data_dir.absolute(),
         node_name=node_name or os.uname().nodename,
         listen=ListenSettings(bind_address=bind_address, https_listen_port=https_listen_port),
-        datastore=DatastoreSettings(endpoint=datastore_endpoint),
+        datastore=DatastoreSettings(
+            endpoint=datastore_endpoint, compaction_interval=compaction_interval
+        ),
         auth=AuthSettings(
             token=token,
             write_kubeconfig=write_kubeconfig.absolute() if write_kubeconfig else None,

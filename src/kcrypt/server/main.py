@@ -39,6 +39,7 @@ from kcrypt.apiserver import TokenAuthenticator, create_app, ensure_default_name
 from kcrypt.config import ConfigError, LoadedConfig, build_transformers, load_file
 from kcrypt.datastore import open_datastore
 from kcrypt.datastore.contract import Datastore
+from kcrypt.server.compaction import Compactor
 from kcrypt.server.encryption_files import ensure_encryption_config
 from kcrypt.server.errors import InvalidSettings, StartupConfigError
 from kcrypt.server.files import ensure_private_dir
@@ -189,9 +190,15 @@ async def _serve(
         kubeconfig_server_url(settings.listen.bind_address, settings.listen.https_listen_port),
         datastore.endpoint,
     )
+    compactor = None
+    if settings.datastore.compaction_interval > 0:
+        compactor = Compactor(datastore, interval=settings.datastore.compaction_interval)
+        compactor.start()
     try:
         await server.serve()
     finally:
+        if compactor is not None:
+            await compactor.close()
         await supervisor.close()
 
 

@@ -57,6 +57,11 @@ class DatastoreSettings:
     """Datastore URL (``sqlite:///path``, ``etcd://h:p,h2:p2``, ``memory://``);
     None means the embedded SQLite file under the data dir."""
 
+    compaction_interval: float = 300.0
+    """Seconds between history compactions (kube-apiserver's
+    ``--etcd-compaction-interval``, 5 minutes); 0 disables them. Compaction is
+    what removes the old ciphertexts a key rotation leaves in the history."""
+
 
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
