@@ -135,3 +135,20 @@ def test_a_provider_switch_is_staged_behind_the_writer() -> None:
     assert [p.kind for p in promoted.providers] == ["secretbox", "aescbc", "identity"]
     disabled = KeyConfig((ProviderKeys("identity"), ProviderKeys("aescbc", (k0,))))
     assert staged_config(disabled, "aescbc", s1).write_prefix == ""
+
+
+async def test_an_unsealed_record_from_before_ha_is_sealed_at_start() -> None:
+    from kcrypt.encryption.cluster import reseal_unsealed
+
+    ds = await open_datastore("memory://")
+    try:
+        await StateStore(ds).save(_state(b'{"old":1}'), mod_revision=0)  # "sealing":"none"
+        sealed = StateStore(ds, sealer=TokenSealer("tok", record_key=STATE_KEY))
+        assert await reseal_unsealed(ds, sealed)
+        raw = await ds.get(STATE_KEY)
+        assert raw is not None and b'"sealing":"hkdf-sha256-aesgcm"' in raw.value
+        state, _ = await sealed.load()
+        assert state is not None and state.config == b'{"old":1}'
+        assert not await reseal_unsealed(ds, sealed)
+    finally:
+        await ds.close()

@@ -48,6 +48,7 @@ class HACluster:
 
     @classmethod
     def start(cls, etcd: EtcdCluster, base: Path, n: int = 3) -> HACluster:
+        base.mkdir(parents=True, exist_ok=True)
         cluster = cls(etcd, base)
         for i in range(n):
             node = f"s{i + 1}"

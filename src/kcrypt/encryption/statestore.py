@@ -15,13 +15,14 @@ Key ``/kcrypt/encryption/state``; value JSON (one line, UTF-8)::
 The record is written *before* any value is rewritten under a new key (k3s
 #13763: a key known only to one server's disk is a key that can be lost).
 
-Ready for HA (out of scope here): ``sealing`` names the protection of
-``config``; ``"none"`` stores it as base64 (single server, the datastore file
-sits beside the config file anyway). A token-derived sealing
-(``"pbkdf2-sha256-aesgcm"``: salt + nonce + ciphertext, key from the server
-token) plugs in through :class:`Sealer` without changing the other fields.
-Per-server records (node, applied hash, stage, lease) go under
-``/kcrypt/servers/<node>`` and feed :func:`kcrypt.encryption.status.hash_error`.
+``sealing`` names the protection of ``config``: a server seals it with a key
+derived from its token (``"hkdf-sha256-aesgcm"``,
+:mod:`kcrypt.encryption.sealing`), so the datastore alone never gives away
+the keys and a server with another token cannot open it (the join check).
+``"none"`` (base64) is what :class:`NoSealing` writes for tests and what
+servers wrote before HA; a server re-seals such a record at start
+(:func:`kcrypt.encryption.cluster.reseal_unsealed`). Per-server records
+live under ``/kcrypt/servers/<node>`` (:mod:`kcrypt.encryption.servers`).
 """
 
 from __future__ import annotations
