@@ -127,7 +127,7 @@ def _settle(client: Any, *, timeout: float) -> None:
         )
         if time.monotonic() > deadline:
             raise click.ClickException(
-                f"servers did not apply the new config within {timeout:.0f}s: "
+                f"servers did not apply the new config within {timeout:g}s: "
                 f"{', '.join(lagging)} (the change is saved; see 'secrets-encrypt status')"
             )
         if time.monotonic() - last_log >= 2.0:

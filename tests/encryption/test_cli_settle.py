@@ -1,0 +1,73 @@
+"""Stage commands wait, bounded, until every live server applied the cluster's config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from kcrypt.cli import client as client_mod
+from kcrypt.cli.main import cli
+
+
+def row(name: str, *, applied: bool, state: str = "live") -> dict[str, Any]:
+    return {"name": name, "state": state, "stage": "prepare", "hash": "h", "applied": applied}
+
+
+def fake(monkeypatch: pytest.MonkeyPatch, statuses: list[list[dict[str, Any]]]) -> list[str]:
+    """A supervisor whose status shows ``statuses`` in turn (the last one forever)."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if request.method == "PUT":
+            return httpx.Response(200, json={"message": "ok", "configHash": "abc"})
+        servers = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        doc = {"stage": "prepare", "activekey": "AES-CBC k", "enable": True}
+        return httpx.Response(200, json={**doc, "servers": servers, "configHash": "abcdef"})
+
+    original = client_mod.SupervisorClient.__init__
+
+    def init(self: Any, conn: Any, **kw: Any) -> None:
+        original(self, conn, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(client_mod.SupervisorClient, "__init__", init)
+    monkeypatch.setattr("kcrypt.cli.secrets_encrypt.POLL_SECONDS", 0.01)
+    return seen
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, ["secrets-encrypt", *args, "--token", "t"])
+
+
+def test_prepare_returns_once_every_live_server_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = fake(
+        monkeypatch,
+        [
+            [row("s1", applied=True), row("s2", applied=False), row("s3", applied=False)],
+            [row("s1", applied=True), row("s2", applied=True), row("s3", applied=False)],
+            [row("s1", applied=True), row("s2", applied=True), row("s3", applied=True)],
+        ],
+    )
+    out = run("prepare")
+    assert out.exit_code == 0, out.output
+    assert out.stdout == "prepare completed successfully\n"
+    assert "waiting for servers to apply config abcdef: 1/3 live servers applied" in out.stderr
+    assert seen == ["PUT", "GET", "GET", "GET"]
+
+
+def test_a_down_server_does_not_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake(monkeypatch, [[row("s1", applied=True), row("s3", applied=False, state="down")]])
+    assert run("prepare").exit_code == 0
+
+
+def test_the_wait_is_bounded_and_names_the_lagging_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake(monkeypatch, [[row("s1", applied=True), row("s2", applied=False)]])
+    out = run("rotate", "--timeout", "0.2")
+    assert out.exit_code == 1
+    assert (
+        "Error: servers did not apply the new config within 0.2s: s2 (the change is saved; "
+        "see 'secrets-encrypt status')"
+    ) in out.output
