@@ -5,28 +5,11 @@ so a lost race costs no extra round trip. Reads and compared writes are
 retried on UNAVAILABLE/DEADLINE_EXCEEDED (``Channels.call``) on the next
 member, with backoff, within ``timeout``.
 
-Retrying a write is only safe if a *previous attempt that was applied but
-whose answer was lost* (leader killed after commit, connection reset) is
-recognised. A compare that fails on a retry is therefore checked against the
-key's history (:meth:`EtcdDatastore._applied`):
-
-* create: the key's current incarnation was created after the last revision
-  this client had seen before sending (``floor``) and its value and lease *at
-  its create revision* are the ones we wrote -> it was our create; return
-  its revision instead of raising ``KeyExists``.
-* update / compared delete: the first change to the key after the compared
-  ``mod_revision`` (read with a one-shot watch from ``mod_revision + 1``) is a
-  put of our value and lease (or a delete), after ``floor`` -> it was ours.
-  Only a compare that held can produce that first change, so this is exact up
-  to "another client made the identical write", which has the same outcome.
-* txn_put: a physical Txn is all-or-nothing, so checking its first put
-  decides for the whole batch.
-
-Known limits (documented, rare): if our create was applied and the key was
-deleted again before the retry, the retry creates it again; an unconditional
-delete whose retry finds the key gone reports ``ok=True`` with
-``previous=None``; if history was compacted past the compared revision, the
-check falls back to comparing the current value.
+Retrying a write is only safe if a previous attempt that was applied but
+whose answer was lost is recognised: a compare that fails on a retry is
+checked against the key's history (:mod:`kcrypt.datastore.etcd.recovery`
+says how, and its known limits). Request building and the cut of bulk puts
+into etcd-sized Txns live in :mod:`kcrypt.datastore.etcd.txn`.
 
 Compaction: etcd's ``Compact(R)`` also drops the DELETE events *at* R (the
 tombstone is not kept), so a watch from R would silently miss them. The
@@ -65,29 +48,21 @@ from kcrypt.datastore.errors import (
 from kcrypt.datastore.etcd.channel import METADATA, Channels, Stubs, parse_url
 from kcrypt.datastore.etcd.errors import Kind, classify, translate
 from kcrypt.datastore.etcd.proto import kv_pb2, rpc_pb2
+from kcrypt.datastore.etcd.recovery import applied, first_event_after
+from kcrypt.datastore.etcd.txn import (
+    MAX_TXN_BYTES,
+    MAX_TXN_OPS,
+    chunks,
+    delete_txn,
+    failed_compares,
+    prefix_end,
+    put_txn,
+)
 from kcrypt.datastore.etcd.watch import EtcdWatch
 
 __all__ = ["MAX_TXN_BYTES", "MAX_TXN_OPS", "EtcdDatastore", "open_etcd", "prefix_end"]
 
-#: etcd's defaults: --max-txn-ops 128 and --max-request-bytes 1.5 MiB; we stay
-#: well under the byte limit because the request also carries compares and ranges.
-MAX_TXN_OPS = 128
-MAX_TXN_BYTES = 1024 * 1024
-
 _PUT = kv_pb2.Event.PUT
-_Cmp = rpc_pb2.Compare
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    """The smallest key greater than every key starting with ``prefix``
-    (etcd's "prefix + 1"); ``b"\\0"`` (= to the end) when there is none."""
-    b = bytearray(prefix)
-    while b:
-        if b[-1] < 0xFF:
-            b[-1] += 1
-            return bytes(b)
-        b.pop()
-    return b"\0"
 
 
 async def open_etcd(
@@ -266,24 +241,6 @@ class EtcdDatastore:
 
     # ---- compared writes ---------------------------------------------------
 
-    def _put_txn(self, puts: Sequence[PutIf], *, keys_only: bool) -> rpc_pb2.TxnRequest:
-        req = rpc_pb2.TxnRequest()
-        for p in puts:
-            k = self._k(p.key)
-            if p.mod_revision == 0:
-                req.compare.append(_Cmp(key=k, target=_Cmp.CREATE, create_revision=0))
-            else:
-                req.compare.append(_Cmp(key=k, target=_Cmp.MOD, mod_revision=p.mod_revision))
-            req.success.append(
-                rpc_pb2.RequestOp(
-                    request_put=rpc_pb2.PutRequest(key=k, value=p.value, lease=p.lease)
-                )
-            )
-            req.failure.append(
-                rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=k, keys_only=keys_only))
-            )
-        return req
-
     async def _write(self, attempt: Any, *, lease: int = 0) -> Any:
         try:
             return await self._ch.call(attempt)
@@ -292,7 +249,7 @@ class EtcdDatastore:
 
     async def create(self, key: str, value: bytes, *, lease: int = 0) -> int:
         put = PutIf(key, value, 0, lease)
-        req = self._put_txn([put], keys_only=True)
+        req = put_txn([put], key=self._k, keys_only=True)
         floor = self._seen
 
         async def attempt(s: Stubs, t: float, n: int) -> int:
@@ -300,8 +257,8 @@ class EtcdDatastore:
             rev = self._saw(r.header)
             if r.succeeded:
                 return rev
-            if n > 0 and (applied := await self._applied(s, t, put, floor)):
-                return applied
+            if done := await self._applied(s, t, n, put, floor):
+                return done
             raise KeyExists(key)
 
         result: int = await self._write(attempt, lease=lease)
@@ -311,7 +268,7 @@ class EtcdDatastore:
         self, key: str, value: bytes, *, mod_revision: int, lease: int = 0
     ) -> UpdateResult:
         put = PutIf(key, value, mod_revision, lease)
-        req = self._put_txn([put], keys_only=False)
+        req = put_txn([put], key=self._k, keys_only=False)
         floor = self._seen
 
         async def attempt(s: Stubs, t: float, n: int) -> UpdateResult:
@@ -319,8 +276,8 @@ class EtcdDatastore:
             rev = self._saw(r.header)
             if r.succeeded:
                 return UpdateResult(ok=True, revision=rev, current=None)
-            if n > 0 and (applied := await self._applied(s, t, put, floor)):
-                return UpdateResult(ok=True, revision=applied, current=None)
+            if done := await self._applied(s, t, n, put, floor):
+                return UpdateResult(ok=True, revision=done, current=None)
             kvs = r.responses[0].response_range.kvs
             return UpdateResult(ok=False, revision=rev, current=self._kv(kvs[0]) if kvs else None)
 
@@ -330,17 +287,7 @@ class EtcdDatastore:
     async def delete(self, key: str, *, mod_revision: int = 0) -> DeleteResult:
         k = self._k(key)
         floor = self._seen
-        req = rpc_pb2.TxnRequest(
-            compare=[_Cmp(key=k, target=_Cmp.MOD, mod_revision=mod_revision)]
-            if mod_revision
-            else [],
-            success=[
-                rpc_pb2.RequestOp(
-                    request_delete_range=rpc_pb2.DeleteRangeRequest(key=k, prev_kv=True)
-                )
-            ],
-            failure=[rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=k))],
-        )
+        req = delete_txn(k, mod_revision=mod_revision)
 
         async def attempt(s: Stubs, t: float, n: int) -> DeleteResult:
             r = await s.kv.Txn(req, timeout=t, metadata=METADATA)
@@ -353,7 +300,7 @@ class EtcdDatastore:
                 # may have been ours: the key is gone as asked, previous unknown
                 return DeleteResult(ok=n > 0, revision=rev, previous=None)
             if n > 0:
-                ev = await self._first_event_after(s, t, k, mod_revision)
+                ev = await first_event_after(s, t, k, mod_revision, endpoint=self.endpoint)
                 if ev is not None and ev.type != _PUT and ev.kv.mod_revision > floor:
                     prev = self._kv(ev.prev_kv) if ev.HasField("prev_kv") else None
                     return DeleteResult(ok=True, revision=ev.kv.mod_revision, previous=prev)
@@ -366,7 +313,7 @@ class EtcdDatastore:
     async def txn_put(self, puts: Sequence[PutIf]) -> TxnResult:
         succeeded = [False] * len(puts)
         revision = 0
-        for chunk in _chunks(puts, self._txn_batch):
+        for chunk in chunks(puts, self._txn_batch):
             pending = chunk
             while pending:
                 ok, rev, failed = await self._txn_chunk(puts, pending)
@@ -385,7 +332,7 @@ class EtcdDatastore:
     ) -> tuple[bool, int, set[int]]:
         """One physical Txn of ``pending``: (applied, revision, indexes whose compare failed)."""
         batch = [puts[i] for i in pending]
-        req = self._put_txn(batch, keys_only=True)
+        req = put_txn(batch, key=self._k, keys_only=True)
         floor = self._seen
         lease = next((p.lease for p in batch if p.lease), 0)
 
@@ -394,15 +341,9 @@ class EtcdDatastore:
             rev = self._saw(r.header)
             if r.succeeded:
                 return True, rev, set()
-            if n > 0 and (applied := await self._applied(s, t, batch[0], floor)):
-                return True, applied, set()
-            failed: set[int] = set()
-            for i, p, op in zip(pending, batch, r.responses, strict=True):
-                kvs = op.response_range.kvs
-                if (p.mod_revision == 0 and kvs) or (
-                    p.mod_revision != 0 and (not kvs or kvs[0].mod_revision != p.mod_revision)
-                ):
-                    failed.add(i)
+            if done := await self._applied(s, t, n, batch[0], floor):
+                return True, done, set()
+            failed = failed_compares(pending, batch, r.responses)
             if not failed:  # cannot happen: the failure branch ran atomically
                 raise DatastoreError(f"etcd {self.endpoint}: txn failed without a failing compare")
             return False, rev, failed
@@ -410,64 +351,14 @@ class EtcdDatastore:
         result: tuple[bool, int, set[int]] = await self._write(attempt, lease=lease)
         return result
 
-    # ---- did a lost attempt apply? (see the module docstring) ---------------
+    # ---- did a lost attempt apply? (kcrypt.datastore.etcd.recovery) ----------
 
-    async def _get_pb(self, s: Stubs, t: float, key: bytes, revision: int = 0) -> Any:
-        r = await s.kv.Range(
-            rpc_pb2.RangeRequest(key=key, revision=revision), timeout=t, metadata=METADATA
-        )
-        return r.kvs[0] if r.kvs else None
-
-    async def _applied(self, s: Stubs, t: float, p: PutIf, floor: int) -> int:
-        """The revision at which a put equal to ``p`` passed its compare after
-        ``floor``, or 0 when none did (as far as history tells)."""
-        k = self._k(p.key)
-
-        def same(kv: Any) -> bool:
-            return bool(kv.value == p.value and kv.lease == p.lease)
-
-        cur = await self._get_pb(s, t, k)
-        if p.mod_revision == 0:
-            if cur is None or cur.create_revision <= floor:
-                return 0
-            try:
-                first = await self._get_pb(s, t, k, cur.create_revision)
-            except grpc.aio.AioRpcError as err:
-                if classify(err) is not Kind.COMPACTED:
-                    raise
-                first = cur if cur.version == 1 else None
-            return int(cur.create_revision) if first is not None and same(first) else 0
-        if cur is not None and cur.mod_revision <= max(p.mod_revision, floor):
+    async def _applied(self, s: Stubs, t: float, n: int, p: PutIf, floor: int) -> int:
+        """On a retry (``n > 0``): the revision at which our earlier attempt of
+        ``p`` applied, or 0 (also on the first attempt: nothing to recognise)."""
+        if n == 0:
             return 0
-        ev = await self._first_event_after(s, t, k, p.mod_revision)
-        if ev is None:
-            ok = cur is not None and cur.mod_revision > floor and same(cur)
-            return int(cur.mod_revision) if ok else 0
-        if ev.type == _PUT and ev.kv.mod_revision > floor and same(ev.kv):
-            return int(ev.kv.mod_revision)
-        return 0
-
-    async def _first_event_after(
-        self, s: Stubs, t: float, key: bytes, revision: int
-    ) -> kv_pb2.Event | None:
-        """The first change to ``key`` after ``revision`` (None if compacted)."""
-        call = s.watch.Watch(metadata=METADATA, timeout=t)
-        try:
-            create = rpc_pb2.WatchCreateRequest(key=key, start_revision=revision + 1, prev_kv=True)
-            await call.write(rpc_pb2.WatchRequest(create_request=create))
-            while True:
-                resp = await call.read()
-                if resp is grpc.aio.EOF:
-                    raise DatastoreError(f"etcd {self.endpoint}: watch stream ended early")
-                if resp.canceled:
-                    if resp.compact_revision:
-                        return None
-                    raise DatastoreError(f"etcd {self.endpoint}: {resp.cancel_reason}")
-                if resp.events:
-                    ev: kv_pb2.Event = resp.events[0]
-                    return ev
-        finally:
-            call.cancel()
+        return await applied(s, t, self._k(p.key), p, floor=floor, endpoint=self.endpoint)
 
     async def _compact_revision(self) -> int:
         """The contract's compaction revision, etcd's + 1 (see the module
@@ -562,23 +453,3 @@ class EtcdDatastore:
 
     async def close(self) -> None:
         await self._ch.close()
-
-
-def _chunks(puts: Sequence[PutIf], max_ops: int) -> list[list[int]]:
-    """Split into physical Txns: <= max_ops puts, <= MAX_TXN_BYTES, and no
-    key twice in one Txn (etcd rejects duplicate keys)."""
-    out: list[list[int]] = []
-    cur: list[int] = []
-    keys: set[str] = set()
-    size = 0
-    for i, p in enumerate(puts):
-        n = 3 * len(p.key) + len(p.value) + 64
-        if cur and (len(cur) >= max_ops or size + n > MAX_TXN_BYTES or p.key in keys):
-            out.append(cur)
-            cur, keys, size = [], set(), 0
-        cur.append(i)
-        keys.add(p.key)
-        size += n
-    if cur:
-        out.append(cur)
-    return out
