@@ -1,4 +1,4 @@
-"""k3s's encryption-config.json bytes: render and parse.
+"""k3s's encryption-config.json bytes: render, parse, and build its transformer.
 
 k3s writes the file with Go's ``json.Marshal`` (compact, field order kind,
 apiVersion, resources; no trailing newline) and hashes the exact bytes, so
@@ -24,11 +24,13 @@ from typing import Any
 
 import yaml
 
-from kcrypt.encryption.errors import UnsupportedConfig
+from kcrypt.config import ConfigError, build_transformers, load
+from kcrypt.encryption.errors import EncryptionError, UnsupportedConfig
 from kcrypt.encryption.model import KEY_PROVIDERS, ConfigKey, KeyConfig, ProviderKeys
+from kcrypt.envelope import Transformer
 from kcrypt.sensitive import SecretBytes
 
-__all__ = ["config_sha256", "parse_config", "redacted_json", "render_config"]
+__all__ = ["config_sha256", "parse_config", "redacted_json", "render_config", "transformer_for"]
 
 REDACTED = "<redacted secret>"
 MAX_PROVIDERS = 4
@@ -120,3 +122,11 @@ def _keys(body: object) -> tuple[ConfigKey, ...]:
             raise UnsupportedConfig(f"key {name}: secret is not valid base64") from None
         out.append(ConfigKey(name, SecretBytes(raw)))
     return tuple(out)
+
+
+def transformer_for(config: bytes) -> Transformer:
+    """The ``secrets`` transformer of ``config``, validated by kube-apiserver's rules."""
+    try:
+        return build_transformers(load(config).config).for_resource("secrets")
+    except ConfigError as exc:
+        raise EncryptionError(f"invalid encryption configuration: {exc}") from None

@@ -14,9 +14,10 @@ leaves a state a restart can finish (:meth:`EncryptionService.start`):
    compare-and-swap -- *before* any value is rewritten (k3s #13763);
 3. write the local config file atomically, 0600;
 4. call ``apply_config(bytes)``: the server swaps its live transformers;
-5. run the re-encryption pass as a background task; when it ends, apply the
-   key removal (only after a scan proves no value uses the key) and record
-   the stage the command promised.
+5. run the re-encryption pass as a background task
+   (:class:`~kcrypt.encryption.job.PassJob`); when it ends, apply the key
+   removal (only after a scan proves no value uses the key) and record the
+   stage the command promised.
 
 On several servers (``cluster=``, :mod:`kcrypt.encryption.ha`) the same steps
 hold, plus: step 3-4 go through :class:`~kcrypt.encryption.config_sync.ConfigSync`
@@ -36,40 +37,35 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kcrypt.config import ConfigError, build_transformers, load
 from kcrypt.datastore.contract import Datastore
 from kcrypt.encryption.config_sync import ConfigSync
-from kcrypt.encryption.configjson import config_sha256, parse_config, redacted_json, render_config
-from kcrypt.encryption.errors import EncryptionError, ReencryptInProgress, StateConflict
+from kcrypt.encryption.configjson import (
+    config_sha256,
+    parse_config,
+    redacted_json,
+    render_config,
+    transformer_for,
+)
+from kcrypt.encryption.errors import ReencryptInProgress, StateConflict
 from kcrypt.encryption.ha import ClusterMember, watch_key
-from kcrypt.encryption.model import EncryptionState, KeyConfig, KeyProvider, ReencryptJob
+from kcrypt.encryption.job import PassJob
+from kcrypt.encryption.model import EncryptionState, KeyProvider, ReencryptJob
 from kcrypt.encryption.model import ReencryptProgress as Progress
-from kcrypt.encryption.reencrypt import CHECKPOINT_KEY, Reencryptor, load_checkpoint
-from kcrypt.encryption.rollout import promoted_state, staged_config
-from kcrypt.encryption.safety import check_removable, key_prefix, scan_key_usage
+from kcrypt.encryption.reencrypt import load_checkpoint
+from kcrypt.encryption.rollout import staged_config
 from kcrypt.encryption.stages import Command, Stage, parse_request
 from kcrypt.encryption.statestore import Sealer, StateStore
 from kcrypt.encryption.status import progress_document, status_document
-from kcrypt.encryption.transitions import KeyFactory, plan, removal
-from kcrypt.envelope import Transformer
+from kcrypt.encryption.transitions import KeyFactory, plan
 
 __all__ = ["ApplyConfig", "EncryptionService", "transformer_for"]
 
 log = logging.getLogger("kcrypt.encryption")
 
 ApplyConfig = Callable[[bytes], Awaitable[None] | None]
-
-
-def transformer_for(config: bytes) -> Transformer:
-    """The ``secrets`` transformer of ``config``, validated by kube-apiserver's rules."""
-    try:
-        return build_transformers(load(config).config).for_resource("secrets")
-    except ConfigError as exc:
-        raise EncryptionError(f"invalid encryption configuration: {exc}") from None
 
 
 class EncryptionService:
@@ -108,7 +104,7 @@ class EncryptionService:
         self.page_size = page_size
         self._make_key = make_key
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._job: PassJob | None = None
         self._progress: Progress | None = None
         self._progress_hook = on_progress
 
@@ -177,10 +173,9 @@ class EncryptionService:
 
     async def close(self) -> None:
         """Cancel a running pass (it resumes from its checkpoint on the next start)."""
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        job, self._job = self._job, None
+        if job is not None:
+            await job.cancel()
 
     @property
     def conflict(self) -> str:
@@ -189,12 +184,12 @@ class EncryptionService:
 
     async def wait_idle(self) -> None:
         """Wait until no pass runs (tests and ``--wait`` style callers)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.gather(self._task, return_exceptions=True)
+        while self._job is not None and self._job.running:
+            await self._job.wait()
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._job is not None and self._job.running
 
     @property
     def progress(self) -> Progress | None:
@@ -324,101 +319,19 @@ class EncryptionService:
     # -- the pass --------------------------------------------------------------------------
 
     def _spawn(self, state: EncryptionState) -> None:
-        self._task = asyncio.create_task(self._run(state), name="kcrypt-reencrypt")
-
-    async def _run(self, state: EncryptionState) -> None:
-        if self.cluster is None:
-            await self._pass(state)
-            return
-        try:
-            await self.cluster.run_exclusive(self._lead)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("re-encryption runner stopped: %s", exc)
-
-    async def _lead(self) -> None:
-        """The elected server's loop: gate, promote, pass; from facts every round."""
-        assert self.cluster is not None
-        while True:
-            state, rev = await self._store.load()
-            if state is None or state.job is None or state.job.error:
-                return
-            job = state.job
-            log.info("%s runs the re-encryption of config %s", self.node_name, job.config_hash[:12])
-            await self.cluster.wait_converged(job.config_hash)
-            if not job.promote:
-                await self._pass(state)
-                return
-            async with self._lock:
-                fresh, rev = await self._store.load()
-                if fresh != state:
-                    continue
-                new = promoted_state(state, self.provider)
-                await self._store.save(new, mod_revision=rev)
-                log.info("every live server reads the new key: it now writes (%s)", new.config_hash)
-                await self._sync.converge(new)
-
-    async def _pass(self, state: EncryptionState) -> None:
-        job = state.job
-        assert job is not None
-        engine = Reencryptor(
-            self._ds,
-            transformer_for(state.config),
-            config_hash=job.config_hash,
+        self._job = PassJob(
+            state,
+            datastore=self._ds,
+            store=self._store,
+            sync=self._sync,
+            lock=self._lock,
+            node_name=self.node_name,
+            provider=self.provider,
             prefix=self.prefix,
             page_size=self.page_size,
             on_progress=self._on_progress,
-            checkpoint_key=CHECKPOINT_KEY,
+            cluster=self.cluster,
         )
-        try:
-            result = await engine.run(resume=True)
-            if result.failed:
-                raise EncryptionError(
-                    f"{result.failed} values could not be read (first: {engine.first_error}); "
-                    "old keys kept"
-                )
-            await self._finish(job)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("re-encryption stopped: %s", exc)
-            await self._record_error(job, str(exc))
-
-    async def _finish(self, job: ReencryptJob) -> None:
-        async with self._lock:
-            state, rev = await self._store.load()
-            if state is None or state.job is None or state.job.config_hash != job.config_hash:
-                return  # superseded by a newer command
-            data = state.config
-            if job.remove_key:
-                config = parse_config(state.config)
-                outcome = removal(config, provider=self.provider)
-                log.info("%s", outcome.message)
-                if outcome.removed:
-                    usage = await scan_key_usage(self._ds, self.prefix, known=_key_prefixes(config))
-                    check_removable(usage, outcome.removed, prefix=self.prefix)
-                    data = render_config(outcome.config)
-            new = replace(
-                state,
-                config=data,
-                config_hash=config_sha256(data),
-                stage=job.after_stage,
-                job=None,
-                generation=state.generation + 1,
-            )
-            await self._store.save(new, mod_revision=rev)
-            await self._sync.converge(new)
-
-    async def _record_error(self, job: ReencryptJob, error: str) -> None:
-        async with self._lock:
-            state, rev = await self._store.load()
-            if state is None or state.job is None or state.job.config_hash != job.config_hash:
-                return
-            new = replace(
-                state, job=replace(state.job, error=error), generation=state.generation + 1
-            )
-            await self._store.save(new, mod_revision=rev)
 
     def _on_progress(self, progress: Progress) -> None:
         self._progress = progress
@@ -441,7 +354,3 @@ class EncryptionService:
         except FileNotFoundError:
             return None
         return data or None
-
-
-def _key_prefixes(config: KeyConfig) -> list[str]:
-    return [key_prefix(kind, k.name) for kind, k in config.all_keys()]
