@@ -2,45 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-from datetime import UTC
-
 import pytest
 
-from kcrypt.encryption import EncryptionError, UnsupportedConfig, parse_config, render_config
-from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
+from kcrypt.encryption import EncryptionError, UnsupportedConfig
 from kcrypt.encryption.stages import Command, ParsedRequest, Stage
-from kcrypt.encryption.transitions import plan, removal
-from kcrypt.sensitive import SecretBytes
+from kcrypt.encryption.transitions import plan
 
-_counter = itertools.count(1)
-
-
-def make_key(kind: str, _config: KeyConfig | None) -> ConfigKey:
-    return ConfigKey(f"{kind}key-new{next(_counter)}", SecretBytes(bytes(32)))
-
-
-def cfg(spec: str) -> KeyConfig:
-    """'aescbc[k0,k1] identity' -> KeyConfig."""
-    providers = []
-    for part in spec.split():
-        kind, _, rest = part.partition("[")
-        names = [n for n in rest.rstrip("]").split(",") if n]
-        providers.append(
-            ProviderKeys(kind, tuple(ConfigKey(n, SecretBytes(bytes(32))) for n in names))
-        )
-    return KeyConfig(tuple(providers))
-
-
-def spec(config: KeyConfig) -> str:
-    out = []
-    for p in config.providers:
-        names = ",".join(
-            k.name.split("key-new")[0] + "NEW" if "key-new" in k.name else k.name for k in p.keys
-        )
-        out.append("identity" if p.kind == "identity" else f"{p.kind}[{names}]")
-    return " ".join(out)
+from ._configs import cfg, make_key, spec
 
 
 def run(
@@ -349,54 +317,6 @@ def test_transitions(
     )
 
 
-@pytest.mark.parametrize(
-    ("config", "provider", "after", "removed"),
-    [
-        pytest.param(
-            "aescbc[k1,k0] identity",
-            "aescbc",
-            "aescbc[k1] identity",
-            [("aescbc", "k0")],
-            id="two keys => the last one goes",
-        ),
-        pytest.param(
-            "secretbox[s1] aescbc[k0] identity",
-            "secretbox",
-            "secretbox[s1] identity",
-            [("aescbc", "k0")],
-            id="provider switched => the other type's last key goes",
-        ),
-        pytest.param(
-            "secretbox[s1] aescbc[k1,k0] identity",
-            "secretbox",
-            "secretbox[s1] aescbc[k1] identity",
-            [("aescbc", "k0")],
-            id="switched with two old keys => one goes per pass, as k3s",
-        ),
-        pytest.param(
-            "aescbc[k1] identity",
-            "aescbc",
-            "aescbc[k1] identity",
-            [],
-            id="one key => nothing to remove",
-        ),
-        pytest.param(
-            "identity aescbc[k1,k0]",
-            "aescbc",
-            "identity aescbc[k1]",
-            [("aescbc", "k0")],
-            id="disabled with two keys => the last one goes, still disabled",
-        ),
-    ],
-)
-def test_removal_rule(
-    config: str, provider: str, after: str, removed: list[tuple[str, str]]
-) -> None:
-    out = removal(cfg(config), provider=provider)
-    assert spec(out.config) == after
-    assert list(out.removed) == removed
-
-
 def test_prepare_refuses_secretbox_with_k3s_message() -> None:
     with pytest.raises(
         UnsupportedConfig,
@@ -445,50 +365,3 @@ def test_hash_mismatch_blocks_unless_forced() -> None:
         node="n",
         hash_error=err,
     )
-
-
-def test_rendered_bytes_are_k3s_layout_and_round_trip() -> None:
-    config = KeyConfig(
-        (
-            ProviderKeys("aescbc", (ConfigKey("aescbckey", SecretBytes(b"\x01" * 32)),)),
-            ProviderKeys("identity"),
-        )
-    )
-    data = render_config(config)
-    assert data == (
-        b'{"kind":"EncryptionConfiguration","apiVersion":"apiserver.config.k8s.io/v1",'
-        b'"resources":[{"resources":["secrets"],"providers":[{"aescbc":{"keys":[{"name":"aescbckey",'
-        b'"secret":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="}]}},{"identity":{}}]}]}'
-    )
-    assert render_config(parse_config(data)) == data
-
-
-def test_kms_configs_are_not_managed() -> None:
-    doc = {
-        "kind": "EncryptionConfiguration",
-        "apiVersion": "apiserver.config.k8s.io/v1",
-        "resources": [
-            {
-                "resources": ["secrets"],
-                "providers": [{"kms": {"name": "x", "endpoint": "unix:///x"}}],
-            }
-        ],
-    }
-    with pytest.raises(UnsupportedConfig, match=r"^unsupported encryption keys found$"):
-        parse_config(json.dumps(doc).encode())
-
-
-def test_key_names_are_rfc3339_local_time_and_unique() -> None:
-    from datetime import datetime, timedelta, timezone
-
-    from kcrypt.encryption.keys import new_key_name
-
-    utc = datetime(2021, 12, 10, 22, 54, 38, tzinfo=UTC)
-    cet = datetime(2026, 3, 9, 9, 46, 54, tzinfo=timezone(timedelta(hours=1)))
-    assert new_key_name("aescbc", now=utc).startswith("aescbckey-")
-    from kcrypt.encryption.keys import rfc3339
-
-    assert rfc3339(utc) == "2021-12-10T22:54:38Z"
-    assert rfc3339(cet) == "2026-03-09T09:46:54+01:00"
-    first = new_key_name("secretbox", now=utc)
-    assert new_key_name("secretbox", now=utc, taken={first}) != first
