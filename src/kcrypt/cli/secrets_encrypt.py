@@ -230,88 +230,58 @@ _timeout = click.option(
 )
 
 
-@secrets_encrypt.command()
-@_shared
-@_dry
-@_timeout
-def enable(
-    data_dir: Path | None, token: str | None, server: str, dry_run: bool, timeout: float
-) -> None:
-    """Enable secrets encryption"""
-    _send(
-        _ctx(data_dir, token, server),
-        "enable",
-        dry_run=dry_run,
-        timeout=timeout,
-        wait=True,
-        done="secrets-encryption enabled",
-    )
+def _stage_command(
+    name: str, doc: str, *, done: str, force: bool = False, wait: bool = False
+) -> click.Command:
+    """A command that sends stage ``name`` and prints ``done``; with ``--force`` if
+    ``force``; ``wait``: it returns only after the re-encryption pass it starts."""
+
+    def command(
+        data_dir: Path | None,
+        token: str | None,
+        server: str,
+        dry_run: bool,
+        timeout: float,
+        force: bool = False,
+    ) -> None:
+        _send(
+            _ctx(data_dir, token, server),
+            name,
+            force=force,
+            dry_run=dry_run,
+            timeout=timeout,
+            wait=wait,
+            done=done,
+        )
+
+    command.__doc__ = doc
+    decorated = _dry(_timeout(command))
+    if force:
+        decorated = _force(decorated)
+    return secrets_encrypt.command(name)(_shared(decorated))
 
 
-@secrets_encrypt.command()
-@_shared
-@_dry
-@_timeout
-def disable(
-    data_dir: Path | None, token: str | None, server: str, dry_run: bool, timeout: float
-) -> None:
-    """Disable secrets encryption"""
-    _send(
-        _ctx(data_dir, token, server),
-        "disable",
-        dry_run=dry_run,
-        timeout=timeout,
-        wait=True,
-        done="secrets-encryption disabled",
-    )
-
-
-@secrets_encrypt.command()
-@_shared
-@_force
-@_dry
-@_timeout
-def prepare(
-    data_dir: Path | None,
-    token: str | None,
-    server: str,
-    force: bool,
-    dry_run: bool,
-    timeout: float,
-) -> None:
-    """Prepare for encryption keys rotation"""
-    _send(
-        _ctx(data_dir, token, server),
-        "prepare",
-        force=force,
-        dry_run=dry_run,
-        timeout=timeout,
-        done="prepare completed successfully",
-    )
-
-
-@secrets_encrypt.command()
-@_shared
-@_force
-@_dry
-@_timeout
-def rotate(
-    data_dir: Path | None,
-    token: str | None,
-    server: str,
-    force: bool,
-    dry_run: bool,
-    timeout: float,
-) -> None:
-    """Rotate secrets encryption keys"""
-    _send(
-        _ctx(data_dir, token, server),
-        "rotate",
-        force=force,
-        dry_run=dry_run,
-        timeout=timeout,
-        done="rotate completed successfully",
-    )
+enable = _stage_command(
+    "enable", "Enable secrets encryption", wait=True, done="secrets-encryption enabled"
+)
+disable = _stage_command(
+    "disable", "Disable secrets encryption", wait=True, done="secrets-encryption disabled"
+)
+prepare = _stage_command(
+    "prepare",
+    "Prepare for encryption keys rotation",
+    force=True,
+    done="prepare completed successfully",
+)
+rotate = _stage_command(
+    "rotate", "Rotate secrets encryption keys", force=True, done="rotate completed successfully"
+)
+rotate_keys = _stage_command(
+    "rotate-keys",
+    "Dynamically rotates secrets encryption keys and re-encrypt secrets",
+    wait=True,
+    done="keys rotated, reencryption finished",
+)
 
 
 @secrets_encrypt.command()
@@ -341,22 +311,4 @@ def reencrypt(
         timeout=timeout,
         wait=wait,
         done="reencryption finished" if wait else "reencryption started",
-    )
-
-
-@secrets_encrypt.command("rotate-keys")
-@_shared
-@_dry
-@_timeout
-def rotate_keys(
-    data_dir: Path | None, token: str | None, server: str, dry_run: bool, timeout: float
-) -> None:
-    """Dynamically rotates secrets encryption keys and re-encrypt secrets"""
-    _send(
-        _ctx(data_dir, token, server),
-        "rotate-keys",
-        dry_run=dry_run,
-        timeout=timeout,
-        wait=True,
-        done="keys rotated, reencryption finished",
     )
