@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from support.stores import datastore, metrics_registry, registry
 
 from kcrypt.apiserver import TokenAuthenticator, create_app, ensure_default_namespaces
-from kcrypt.config import build_transformers, generate
-from kcrypt.datastore import Datastore, open_datastore
+from kcrypt.datastore import Datastore
 from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
 
 from ._support import TOKEN
 
-ENGINES = ["memory", "sqlite"]
-
-
-@pytest.fixture(params=ENGINES)
-async def datastore(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Datastore]:
-    url = "memory://" if request.param == "memory" else f"sqlite://{tmp_path}/state.db"
-    ds = await open_datastore(url)
-    try:
-        yield ds
-    finally:
-        await ds.close()
+__all__ = ["datastore", "metrics_registry", "registry"]
 
 
 @pytest.fixture
-def registry() -> TransformerRegistry:
-    return TransformerRegistry(build_transformers(generate("aescbc", key_name="aescbckey")))
-
-
-@pytest.fixture
-async def store(datastore: Datastore, registry: TransformerRegistry) -> ObjectStore:
-    store = ObjectStore(datastore, registry, metrics=StorageMetrics(CollectorRegistry()))
+async def store(
+    datastore: Datastore, registry: TransformerRegistry, metrics_registry: CollectorRegistry
+) -> ObjectStore:
+    store = ObjectStore(datastore, registry, metrics=StorageMetrics(metrics_registry))
     await ensure_default_namespaces(store)
     return store
 
