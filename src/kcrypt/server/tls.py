@@ -59,14 +59,12 @@ def ensure_tls(tls_dir: Path, *, bind_address: str, node_name: str) -> TLSFiles:
             raise InvalidSettings(f"{ca_key_path} is not an ECDSA private key")
     else:
         ca_cert, ca_key = _new_ca()
-        write_atomic(ca_key_path, _key_pem(ca_key))
-        write_atomic(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        _write_pair(ca_cert, ca_key, cert_path=files.ca_cert, key_path=ca_key_path)
 
     names = _subject_names(bind_address, node_name)
     if not _serving_cert_fits(files, ca_cert, names):
         cert, key = _new_serving(ca_cert, ca_key, names)
-        write_atomic(files.key, _key_pem(key))
-        write_atomic(files.cert, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        _write_pair(cert, key, cert_path=files.cert, key_path=files.key)
     return files
 
 
@@ -104,12 +102,18 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
+def _write_pair(
+    cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, *, cert_path: Path, key_path: Path
+) -> None:
+    """The key first (0600), then the certificate (0644): a certificate on
+    disk always has its key."""
+    key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    write_atomic(key_path, key_pem)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
 
 
 def _new_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -119,28 +123,7 @@ def _new_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         [x509.NameAttribute(NameOID.COMMON_NAME, f"kcrypt-server-ca@{int(now.timestamp())}")]
     )
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=_CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(subject, subject, key, now=now, days=_CA_DAYS, ca=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -153,30 +136,9 @@ def _new_serving(
     names: list[x509.GeneralName],
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = _now()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=_SERVING_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(subject, ca_cert.subject, key, now=_now(), days=_SERVING_DAYS, ca=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(
@@ -186,3 +148,41 @@ def _new_serving(
         .sign(ca_key, hashes.SHA256())
     )
     return cert, key
+
+
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    now: dt.datetime,
+    days: int,
+    ca: bool,
+) -> x509.CertificateBuilder:
+    """What the CA and the serving certificate share: names, key, a random
+    serial, validity from 5 minutes ago (clock skew), and the critical basic
+    constraints and key usage (a CA signs certificates; a server enciphers keys)."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=not ca,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
