@@ -321,8 +321,8 @@ async def test_key_removal_refused_with_counts_while_a_value_uses_it(
     k0 = parse_config(old).providers[0].keys[0]
     k1 = new_key("aescbc", config=parse_config(old))
     config = KeyConfig((ProviderKeys("aescbc", (k1, k0)), ProviderKeys("identity")))
-    prefixes = [key_prefix("aescbc", k.name) for k in (k0, k1)]
-    usage = await scan_key_usage(store, PREFIX, known=prefixes, page_size=7)
+    names = [k.name for k in (k0, k1)]
+    usage = await scan_key_usage(store, PREFIX, known_names=names, page_size=7)
     assert usage == {key_prefix("aescbc", k0.name): N}
     with pytest.raises(KeyInUse) as err:
         check_removable(usage, [("aescbc", k0.name)], prefix=PREFIX)
@@ -330,7 +330,7 @@ async def test_key_removal_refused_with_counts_while_a_value_uses_it(
     assert f"{key_prefix('aescbc', k0.name)}: {N}" in str(err.value)
     # after a pass everything moved: the removal is allowed
     await Reencryptor(store, transformer_for(render_config(config)), config_hash="h").run()
-    usage = await scan_key_usage(store, PREFIX, known=prefixes)
+    usage = await scan_key_usage(store, PREFIX, known_names=names)
     check_removable(usage, [("aescbc", k0.name)], prefix=PREFIX)
     assert usage == {key_prefix("aescbc", k1.name): N}
 

@@ -31,11 +31,11 @@ from kcrypt.encryption.config_sync import ConfigSync
 from kcrypt.encryption.configjson import config_sha256, parse_config, render_config, transformer_for
 from kcrypt.encryption.errors import EncryptionError
 from kcrypt.encryption.ha import ClusterMember
-from kcrypt.encryption.model import EncryptionState, KeyConfig, KeyProvider, ReencryptJob
+from kcrypt.encryption.model import EncryptionState, KeyProvider, ReencryptJob
 from kcrypt.encryption.model import ReencryptProgress as Progress
 from kcrypt.encryption.reencrypt import CHECKPOINT_KEY, Reencryptor
 from kcrypt.encryption.rollout import promoted_state
-from kcrypt.encryption.safety import check_removable, key_prefix, scan_key_usage
+from kcrypt.encryption.safety import check_removable, scan_key_usage
 from kcrypt.encryption.statestore import StateStore
 from kcrypt.encryption.transitions import removal
 
@@ -160,9 +160,8 @@ class PassJob:
                 outcome = removal(config, provider=self._provider)
                 log.info("%s", outcome.message)
                 if outcome.removed:
-                    usage = await scan_key_usage(
-                        self._ds, self._prefix, known=_key_prefixes(config)
-                    )
+                    names = [k.name for _, k in config.all_keys()]
+                    usage = await scan_key_usage(self._ds, self._prefix, known_names=names)
                     check_removable(usage, outcome.removed, prefix=self._prefix)
                     data = render_config(outcome.config)
             new = replace(
@@ -185,7 +184,3 @@ class PassJob:
                 state, job=replace(state.job, error=error), generation=state.generation + 1
             )
             await self._store.save(new, mod_revision=rev)
-
-
-def _key_prefixes(config: KeyConfig) -> list[str]:
-    return [key_prefix(kind, k.name) for kind, k in config.all_keys()]

@@ -29,16 +29,16 @@ async def scan_key_usage(
     datastore: Datastore,
     prefix: str,
     *,
-    known: Iterable[str] = (),
+    known_names: Iterable[str] = (),
     page_size: int = 1000,
 ) -> dict[str, int]:
     """Values under ``prefix`` per envelope prefix (``""`` = not encrypted).
 
-    ``known`` are the full prefixes of the config's keys: they are matched
-    first, longest first, because k3s key names contain ``:`` (RFC 3339
-    times) and a header alone cannot say where such a name ends.
+    ``known_names`` are the names of the config's keys: k3s key names contain
+    ``:`` (RFC 3339 times) and a header alone cannot say where such a name
+    ends (:func:`kcrypt.envelope.parse_prefix`).
     """
-    candidates = sorted({k.encode() for k in known if k}, key=len, reverse=True)
+    names = tuple(known_names)
     counts: Counter[str] = Counter()
     after: str | None = None
     revision = 0
@@ -46,12 +46,8 @@ async def scan_key_usage(
         page = await datastore.range(prefix, start_after=after, limit=page_size, revision=revision)
         revision = page.revision
         for kv in page.kvs:
-            match = next((c for c in candidates if kv.value.startswith(c)), None)
-            if match is not None:
-                counts[match.decode()] += 1
-                continue
             try:
-                header = parse_prefix(kv.value)
+                header = parse_prefix(kv.value, known_names=names)
             except EnvelopeError:
                 counts[UNKNOWN_PREFIX] += 1
                 continue

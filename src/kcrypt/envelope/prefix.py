@@ -6,6 +6,7 @@ for millions of values without touching keys or a KMS plugin.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kcrypt.envelope.errors import NoMatchingPrefix
@@ -26,14 +27,28 @@ class EnvelopePrefix:
     prefix: str
 
 
-def parse_prefix(data: bytes) -> EnvelopePrefix | None:
+def parse_prefix(data: bytes, *, known_names: Iterable[str] = ()) -> EnvelopePrefix | None:
     """The envelope header of ``data``, or None when it is not encrypted.
 
     Data that starts with ``k8s:enc:`` but has no complete, known header is
     neither plaintext nor readable, so it raises :class:`NoMatchingPrefix`
-    rather than being reported as unencrypted. Key names end at the first
-    ``:`` after the version, as upstream's prefix match does for names
-    without colons.
+    rather than being reported as unencrypted.
+
+    Where the key name ends is ambiguous when names contain ``:`` -- k3s
+    names keys by RFC 3339 time (``aescbckey-2021-12-10T22:54:38Z``), and the
+    ciphertext after the header may contain ``:`` too. ``known_names`` are
+    the key names (or KMS provider names) the caller's config uses: the
+    longest one whose full prefix ``k8s:enc:<provider>:<version>:<name>:``
+    starts ``data`` is the name, as upstream's prefix match against its
+    configured keys decides. Without a matching known name the name ends at
+    the first ``:`` after the version, which is right only for names without
+    colons::
+
+        >>> parse_prefix(b"k8s:enc:aescbc:v1:k-10:54:38Z:...").key_name
+        'k-10'
+        >>> parse_prefix(b"k8s:enc:aescbc:v1:k-10:54:38Z:...",
+        ...              known_names=["k-10:54:38Z"]).key_name
+        'k-10:54:38Z'
     """
     if not data.startswith(ENCRYPTED_MARKER):
         return None
@@ -44,8 +59,12 @@ def parse_prefix(data: bytes) -> EnvelopePrefix | None:
         except UnicodeDecodeError:
             provider = version = name = ""
         if (provider, version) in _KNOWN and name:
-            prefix = f"k8s:enc:{provider}:{version}:{name}:"
-            return EnvelopePrefix(provider=provider, version=version, key_name=name, prefix=prefix)
+            head = f"k8s:enc:{provider}:{version}:"
+            for known in sorted({n for n in known_names if n}, key=len, reverse=True):
+                prefix = f"{head}{known}:"
+                if data.startswith(prefix.encode()):
+                    return EnvelopePrefix(provider, version, known, prefix)
+            return EnvelopePrefix(provider, version, name, f"{head}{name}:")
     raise NoMatchingPrefix(
         "no matching prefix found: value starts with k8s:enc: but has no known envelope header"
     )
