@@ -35,3 +35,20 @@ def test_periodic_compaction_removes_the_old_key_from_history(tmp_path: Path) ->
         assert len(setup.check(active)) == 6
     finally:
         setup.stop()
+
+
+def test_removing_the_old_key_compacts_history_at_once(tmp_path: Path) -> None:
+    """The default interval (5 min): no periodic compaction happens in this test's time,
+    so only the compaction that follows the key removal can empty the history."""
+    setup = Setup(tmp_path, ["--secrets-encryption"])
+    try:
+        setup.add(6, tag="d")
+        assert _rows_under(setup.db, "aescbckey") >= 6
+        setup.cli.ok("rotate-keys")
+        active, _ = keys_in_status(setup.cli.wait_stage("reencrypt_finished"))
+        assert active.startswith("aescbckey-")
+        wait_until(lambda: _rows_under(setup.db, "aescbckey") == 0, timeout=30)
+        assert "compacting the datastore's history" in setup.server.log()
+        assert len(setup.check(active)) == 6
+    finally:
+        setup.stop()

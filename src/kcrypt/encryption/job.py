@@ -12,7 +12,11 @@ a restart: the pass resumes from its checkpoint). The job
 * at the end applies the key removal the command asked for, only after the
   safety scan proves no stored value uses that key
   (:mod:`kcrypt.encryption.safety`), and records the promised stage; a pass
-  that stops records its error in the state instead (old keys kept).
+  that stops records its error in the state instead (old keys kept);
+* after a key removal was saved, calls ``on_key_removed`` (the server
+  compacts the datastore's history there, so the old key's ciphertexts leave
+  the stored revisions at once instead of after two periodic compactions;
+  this layer does not import the server, hence the callback).
 
 Every state change is compared (``mod_revision``) and made under the
 service's lock, so a command that superseded the job wins and the job's end
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from kcrypt.datastore.contract import Datastore
@@ -60,6 +64,7 @@ class PassJob:
         prefix: str,
         page_size: int,
         on_progress: Callable[[Progress], None],
+        on_key_removed: Callable[[], Awaitable[None]] | None = None,
         cluster: ClusterMember | None = None,
     ) -> None:
         self._ds = datastore
@@ -71,6 +76,7 @@ class PassJob:
         self._prefix = prefix
         self._page_size = page_size
         self._on_progress = on_progress
+        self._on_key_removed = on_key_removed
         self._cluster = cluster
         self._task = asyncio.create_task(self._run(state), name="kcrypt-reencrypt")
 
@@ -142,19 +148,24 @@ class PassJob:
                     f"{result.failed} values could not be read (first: {engine.first_error}); "
                     "old keys kept"
                 )
-            await self._finish(job)
+            removed = await self._finish(job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.error("re-encryption stopped: %s", exc)
             await self._record_error(job, str(exc))
+            return
+        if removed:
+            await self._key_removed()
 
-    async def _finish(self, job: ReencryptJob) -> None:
+    async def _finish(self, job: ReencryptJob) -> bool:
+        """Record the job's end; True when that removed a key."""
         async with self._lock:
             state, rev = await self._store.load()
             if state is None or state.job is None or state.job.config_hash != job.config_hash:
-                return  # superseded by a newer command
+                return False  # superseded by a newer command
             data = state.config
+            removed = False
             if job.remove_key:
                 config = parse_config(state.config)
                 outcome = removal(config, provider=self._provider)
@@ -164,6 +175,7 @@ class PassJob:
                     usage = await scan_key_usage(self._ds, self._prefix, known_names=names)
                     check_removable(usage, outcome.removed, prefix=self._prefix)
                     data = render_config(outcome.config)
+                    removed = True
             new = replace(
                 state,
                 config=data,
@@ -174,6 +186,19 @@ class PassJob:
             )
             await self._store.save(new, mod_revision=rev)
             await self._sync.converge(new)
+            return removed
+
+    async def _key_removed(self) -> None:
+        """Outside the lock: the hook may take a while and commands wait for none of it.
+        Its failure changes nothing stored (the removal is saved), so it is logged only."""
+        if self._on_key_removed is None:
+            return
+        try:
+            await self._on_key_removed()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("after removing the old key: %s", exc)
 
     async def _record_error(self, job: ReencryptJob, error: str) -> None:
         async with self._lock:

@@ -16,8 +16,9 @@ leaves a state a restart can finish (:meth:`EncryptionService.start`):
 4. call ``apply_config(bytes)``: the server swaps its live transformers;
 5. run the re-encryption pass as a background task
    (:class:`~kcrypt.encryption.job.PassJob`); when it ends, apply the key
-   removal (only after a scan proves no value uses the key) and record the
-   stage the command promised.
+   removal (only after a scan proves no value uses the key), record the
+   stage the command promised, and call ``on_key_removed`` (the server
+   compacts the datastore's history there).
 
 On several servers (``cluster=``, :mod:`kcrypt.encryption.ha`) the same steps
 hold, plus: step 3-4 go through :class:`~kcrypt.encryption.config_sync.ConfigSync`
@@ -84,6 +85,7 @@ class EncryptionService:
         sealer: Sealer | None = None,
         make_key: KeyFactory | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        on_key_removed: Callable[[], Awaitable[None]] | None = None,
         cluster: ClusterMember | None = None,
         generated: bool = False,
     ) -> None:
@@ -107,6 +109,7 @@ class EncryptionService:
         self._job: PassJob | None = None
         self._progress: Progress | None = None
         self._progress_hook = on_progress
+        self._key_removed_hook = on_key_removed
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -330,6 +333,7 @@ class EncryptionService:
             prefix=self.prefix,
             page_size=self.page_size,
             on_progress=self._on_progress,
+            on_key_removed=self._key_removed_hook,
             cluster=self.cluster,
         )
 

@@ -45,6 +45,12 @@ Several servers on one datastore (issue 6, :mod:`kcrypt.encryption.ha`):
 * the managed file is owned by that sync: no reload poll runs on it, so a
   hand edit is reported as a conflict instead of being applied.
 
+When a pass ends by removing an old key, the server that ran it compacts the
+datastore's history at once (:func:`kcrypt.server.compaction.compact_now`), so
+no stored revision keeps a value under the removed key; waiting for the
+periodic compactor would take two intervals (10 minutes by default). With
+``--compaction-interval 0`` (compaction disabled) it does not.
+
 Re-encryption progress is reported three ways: ``status`` (text line, JSON
 ``reencrypt`` object), a log line every :data:`LOG_EVERY_PAGES` pages (counts
 and rate only) and these gauges on ``/metrics``:
@@ -83,6 +89,7 @@ from kcrypt.encryption.servers import ServerPublisher
 from kcrypt.encryption.statestore import StateStore
 from kcrypt.encryption.status import progress_line
 from kcrypt.errors import KcryptError
+from kcrypt.server.compaction import compact_now
 from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
 from kcrypt.server.reload import ReloadController
@@ -180,6 +187,9 @@ class EncryptionSupervisor:
                 provider=enc.provider,
                 apply_config=self.apply_config,
                 on_progress=self._on_progress,
+                on_key_removed=(
+                    self._compact_history if settings.datastore.compaction_interval > 0 else None
+                ),
                 sealer=self._sealer,
                 cluster=self.cluster,
                 generated=generated,
@@ -283,6 +293,13 @@ class EncryptionSupervisor:
 
     def _running(self) -> bool:
         return self.service is not None and self.service.running
+
+    async def _compact_history(self) -> None:
+        log.info(
+            "old encryption key removed: compacting the datastore's history so that no "
+            "stored revision keeps a value under it"
+        )
+        await compact_now(self._ds)
 
     def _on_progress(self, progress: ReencryptProgress) -> None:
         self._metrics.record(progress)
