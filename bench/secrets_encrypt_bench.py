@@ -47,11 +47,9 @@ sys.path[:0] = [str(HERE.parent / "tests")]
 from e2e.harness import KcryptServer, Kubectl  # noqa: E402
 from e2e.secrets_support import Cli, etcd_secrets, seed_store, sqlite_secrets  # noqa: E402
 from etcd_cluster import EtcdCluster  # noqa: E402
+from reencrypt_bench import raw_write_rate as raw_write_rate_of  # noqa: E402
 
-from kcrypt.datastore.contract import PutIf  # noqa: E402
 from kcrypt.datastore.endpoint import open_datastore  # noqa: E402
-
-PREFIX = "/registry/secrets/"
 
 
 @dataclass
@@ -73,21 +71,10 @@ def proc_status_mib(pid: int, field: str) -> float:
 
 
 async def raw_write_rate(url: str, page: int = 1000) -> float:
+    """reencrypt_bench's compared write-back of every value, on the store at ``url``."""
     ds = await open_datastore(url)
     try:
-        t0 = time.perf_counter()
-        after: str | None = None
-        done = 0
-        while True:
-            p = await ds.range(PREFIX, start_after=after, limit=page)
-            if not p.kvs:
-                break
-            await ds.txn_put([PutIf(kv.key, kv.value, kv.mod_revision) for kv in p.kvs])
-            done += len(p.kvs)
-            after = p.kvs[-1].key
-            if not p.more:
-                break
-        return done / (time.perf_counter() - t0)
+        return await raw_write_rate_of(ds, 0, page)
     finally:
         await ds.close()
 
