@@ -27,7 +27,7 @@ from kcrypt.encryption import (
     transformer_for,
 )
 from kcrypt.encryption.keys import new_key
-from kcrypt.encryption.model import KeyConfig, ProviderKeys
+from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
 from kcrypt.encryption.safety import check_removable, key_prefix
 
 PREFIX = "/registry/secrets/"
@@ -54,6 +54,17 @@ async def seed_values(ds: Datastore, n: int = N, *, config: bytes | None = None)
         value = tf.to_storage(original(i), context=key.encode()) if tf else original(i)
         puts.append(PutIf(key, value, 0))
     await ds.txn_put(puts)
+
+
+async def seed_under_one_key(ds: Datastore) -> tuple[ConfigKey, ConfigKey]:
+    """Values under an aescbc key k0; k1 a new key for the same config (not in the store)."""
+    old = render_config(
+        KeyConfig((ProviderKeys("aescbc", (new_key("aescbc"),)), ProviderKeys("identity")))
+    )
+    await seed_values(ds, config=old)
+    k0 = parse_config(old).providers[0].keys[0]
+    k1 = new_key("aescbc", config=parse_config(old))
+    return k0, k1
 
 
 async def raw(ds: Datastore) -> dict[str, bytes]:
@@ -273,12 +284,7 @@ async def test_resume_after_cancel_midway(store: Datastore, tmp_path: Path) -> N
 async def test_concurrent_writer_is_skipped_and_ends_under_the_new_key(
     store: Datastore, tmp_path: Path
 ) -> None:
-    old = render_config(
-        KeyConfig((ProviderKeys("aescbc", (new_key("aescbc"),)), ProviderKeys("identity")))
-    )
-    await seed_values(store, config=old)
-    k0 = parse_config(old).providers[0].keys[0]
-    k1 = new_key("aescbc", config=parse_config(old))
+    k0, k1 = await seed_under_one_key(store)
     new = render_config(KeyConfig((ProviderKeys("aescbc", (k1, k0)), ProviderKeys("identity"))))
     tf = transformer_for(new)
     victim = f"{PREFIX}ns0/s00000"
@@ -314,12 +320,7 @@ async def test_concurrent_writer_is_skipped_and_ends_under_the_new_key(
 async def test_key_removal_refused_with_counts_while_a_value_uses_it(
     store: Datastore, tmp_path: Path
 ) -> None:
-    old = render_config(
-        KeyConfig((ProviderKeys("aescbc", (new_key("aescbc"),)), ProviderKeys("identity")))
-    )
-    await seed_values(store, config=old)
-    k0 = parse_config(old).providers[0].keys[0]
-    k1 = new_key("aescbc", config=parse_config(old))
+    k0, k1 = await seed_under_one_key(store)
     config = KeyConfig((ProviderKeys("aescbc", (k1, k0)), ProviderKeys("identity")))
     names = [k.name for k in (k0, k1)]
     usage = await scan_key_usage(store, PREFIX, known_names=names, page_size=7)
