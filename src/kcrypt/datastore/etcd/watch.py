@@ -87,19 +87,7 @@ class EtcdWatch:
             try:
                 if self._call is None:
                     await self._open()
-                resp = await self._call.read()
-                if resp is grpc.aio.EOF:
-                    raise _StreamEnded()
-                if resp.canceled:
-                    if resp.compact_revision > 0:
-                        self._closed = True
-                        self._cancel()
-                        raise Compacted(self._next, resp.compact_revision + 1)
-                    raise _StreamEnded()
-                if resp.events:
-                    for ev in resp.events:
-                        self._pending.append(self._convert(ev))
-                    self._next = resp.events[-1].kv.mod_revision + 1
+                self._take(await self._call.read())
                 outage_since = None
                 delay = 0.05
             except asyncio.CancelledError:
@@ -140,9 +128,12 @@ class EtcdWatch:
                 )
             )
         )
-        # the first response confirms creation (or cancels at once when
-        # start_revision is compacted; _fill handles that response shape)
-        resp = await call.read()
+        # the first response confirms creation, or cancels at once when
+        # start_revision is compacted (events on it: not expected, but harmless)
+        self._take(await call.read())
+
+    def _take(self, resp: Any) -> None:
+        """Queue one response's events; raise on a stream end or cancel."""
         if resp is grpc.aio.EOF:
             raise _StreamEnded()
         if resp.canceled:
@@ -151,7 +142,7 @@ class EtcdWatch:
                 self._cancel()
                 raise Compacted(self._next, resp.compact_revision + 1)
             raise _StreamEnded()
-        if resp.events:  # not expected on the created response, but harmless
+        if resp.events:
             for ev in resp.events:
                 self._pending.append(self._convert(ev))
             self._next = resp.events[-1].kv.mod_revision + 1
