@@ -78,3 +78,22 @@ async def test_two_servers_compact_each_target_once(store: Datastore) -> None:
 def test_the_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Compactor(object(), interval=0)  # type: ignore[arg-type]
+
+
+async def test_compacted_values_are_not_left_in_the_sqlite_file(tmp_path: Path) -> None:
+    """Free pages are zeroed (secure_delete): the old ciphertexts leave the disk."""
+    marker = b"OLD-CIPHERTEXT-" * 200
+    ds = await open_datastore(f"sqlite://{tmp_path}/state.db")
+    try:
+        for i in range(50):
+            key = f"/registry/secrets/default/s{i}"
+            rev = await ds.create(key, marker)
+            await ds.update(key, NEW, mod_revision=rev)
+        await compact_now(ds)
+    finally:
+        await ds.close()
+    with sqlite3.connect(tmp_path / "state.db") as db:  # fold the WAL into the file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert NEW in on_disk
+    assert marker[:60] not in on_disk

@@ -89,6 +89,10 @@ def _prepare(db: sqlite3.Connection, *, read_only: bool, synchronous: str) -> bo
     if str(mode).lower() != "wal":
         raise sqlite3.OperationalError(f"cannot switch the journal to WAL (mode {mode})")
     db.execute(f"PRAGMA synchronous = {synchronous}")
+    # Deleted rows are zeroed, not left in free pages: compaction exists to
+    # remove old ciphertexts (a removed key's values) from the disk, not only
+    # from the table.
+    db.execute("PRAGMA secure_delete = ON")
     db.execute("BEGIN IMMEDIATE")
     try:
         for stmt in (*KINE_DDL, *KCRYPT_DDL):
