@@ -111,7 +111,8 @@ class LogReads(Protocol):
     def live(
         self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
     ) -> list[Row]:
-        """Live rows at ``revision``, one per name, name order, names > after."""
+        """Live rows at ``revision``, one per name, name order, names > after.
+        Their ``old_value`` may be empty (a listing builds KeyValues only)."""
         ...
 
     def count(self, lo: str, hi: str | None, *, revision: int) -> int: ...

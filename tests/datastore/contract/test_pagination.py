@@ -80,3 +80,20 @@ async def _all_pages_from(engine: Engine, after: str, revision: int) -> list[Key
         if not page.more:
             return out
         after = page.kvs[-1].key
+
+
+async def test_pages_skip_runs_of_deleted_keys(engine: Engine) -> None:
+    # Deleted keys between live ones (more of them than a page holds) neither
+    # shorten a page nor end the listing early.
+    await _fill(engine, 30)
+    kept = {0, 1, 9, 25, 29}
+    for i in range(30):
+        if i not in kept:
+            await engine.ds.delete(engine.key(f"k{i:03d}"))
+    pages = await _all_pages(engine, limit=2)
+    assert [[kv.key for kv in p] for p in pages] == [
+        [engine.key("k000"), engine.key("k001")],
+        [engine.key("k009"), engine.key("k025")],
+        [engine.key("k029")],
+    ]
+    assert await engine.ds.count(engine.prefix) == len(kept)

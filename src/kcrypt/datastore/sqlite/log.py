@@ -61,6 +61,10 @@ def _translated(
     return wrapper
 
 
+def _name(row: Row) -> str:
+    return row.name
+
+
 def _row(t: tuple[Any, ...]) -> Row:
     rid, name, created, deleted, crev, prev, lease, value, old, version, old_lease = t
     return Row(
@@ -143,14 +147,38 @@ class _Reads:
     def live(
         self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
     ) -> list[Row]:
-        query = sql.live_sql(
-            versions=self._versions,
-            has_hi=hi is not None,
-            has_after=after is not None,
-            limited=limit > 0,
-        )
+        """Pages of ``limit`` names (see ``sql.live_sql``); a page that tombstones
+        made short is topped up from after its last name, in the same snapshot."""
+        if after is not None and after < lo:
+            after = None  # every name in the range is after it
         args = {"lo": lo, "hi": hi, "after": after, "rev": revision, "limit": limit}
-        return [_row(t) for t in self._db.execute(query, args)]
+        out: list[Row] = []
+        with self._snapshot():
+            while True:
+                query = sql.live_sql(
+                    versions=self._versions,
+                    has_hi=hi is not None,
+                    has_after=args["after"] is not None,
+                    limited=limit > 0,
+                )
+                found = sorted((_row(t) for t in self._db.execute(query, args)), key=_name)
+                out.extend(r for r in found if not r.deleted)
+                if limit <= 0 or len(found) < limit or len(out) >= limit:
+                    return out[:limit] if limit > 0 else out
+                args["after"] = found[-1].name
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Several statements that must see one state of the file: a read
+        transaction, unless the connection is already inside one (a write block)."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
 
     @_translated
     def count(self, lo: str, hi: str | None, *, revision: int) -> int:

@@ -80,9 +80,11 @@ _COUNT_VERSION = """(SELECT COUNT(*) FROM kine AS c
     WHERE c.name = kv.name AND c.id >= kv.create_revision AND c.id <= kv.id AND c.deleted = 0)"""
 
 
-def row_select(*, versions: bool, prev_lease: bool = False) -> str:
+def row_select(*, versions: bool, prev_lease: bool = False, old_values: bool = True) -> str:
     """``SELECT <row columns> FROM kine AS kv ...`` (``versions``: the file has
-    kcrypt_version; ``prev_lease``: join the replaced row for its lease)."""
+    kcrypt_version; ``prev_lease``: join the replaced row for its lease;
+    ``old_values=False``: NULL instead of the replaced value, for reads that
+    only build KeyValues and need not copy a second ciphertext per row)."""
     counted = f"CASE WHEN kv.created != 0 THEN 1 ELSE {_COUNT_VERSION} END"
     version = f"COALESCE(v.version, {counted})" if versions else counted
     old_lease = "COALESCE(p.lease, kv.lease)" if prev_lease else "kv.lease"
@@ -90,7 +92,8 @@ def row_select(*, versions: bool, prev_lease: bool = False) -> str:
     if prev_lease:
         joins += " LEFT JOIN kine AS p ON p.id = kv.prev_revision"
     return f"""SELECT kv.id, kv.name, kv.created, kv.deleted, kv.create_revision,
-        kv.prev_revision, kv.lease, kv.value, kv.old_value, {version}, {old_lease}
+        kv.prev_revision, kv.lease, kv.value, {"kv.old_value" if old_values else "NULL"},
+        {version}, {old_lease}
         FROM kine AS kv {joins}"""
 
 
@@ -116,23 +119,33 @@ def latest_many_sql(*, versions: bool) -> str:
             WHERE m.name IN (SELECT value FROM json_each(?)) GROUP BY m.name)"""
 
 
-def _live_where(*, has_hi: bool, has_after: bool) -> str:
-    return f"""
-        WHERE kv.name >= :lo {"AND kv.name < :hi" if has_hi else ""}
-            {"AND kv.name > :after" if has_after else ""}
-            AND kv.name != '{COMPACT_REV_KEY}' AND kv.deleted = 0
-            AND kv.id = (SELECT MAX(m.id) FROM kine AS m WHERE m.name = kv.name AND m.id <= :rev)"""
+def _newest_ids(*, has_hi: bool, has_after: bool, limited: bool) -> str:
+    """The newest id <= ``:rev`` of each name in the range, in name order, tombstones
+    included. It reads the ``(name)`` index only (the rowid is in it), so a name's
+    older rows cost an index entry, not a table row; ``LIMIT`` bounds the names.
+    One lower bound only (``has_after``: the caller passes an ``:after`` >= ``:lo``):
+    given two, SQLite seeks with one and filters with the other, and a page after
+    ``:after`` would scan every index entry from ``:lo`` -- a pass over N keys
+    in pages would cost O(N^2)."""
+    lower = "m.name > :after" if has_after else "m.name >= :lo"
+    return f"""SELECT MAX(m.id) FROM kine AS m
+        WHERE {lower} {"AND m.name < :hi" if has_hi else ""}
+            AND m.name != '{COMPACT_REV_KEY}' AND m.id <= :rev
+        GROUP BY m.name ORDER BY m.name {"LIMIT :limit" if limited else ""}"""
 
 
 def live_sql(*, versions: bool, has_hi: bool, has_after: bool, limited: bool) -> str:
-    """Live rows at ``:rev`` in name order, streamed from the name index."""
-    where = _live_where(has_hi=has_hi, has_after=has_after)
-    return f"""{row_select(versions=versions)} {where}
-        ORDER BY kv.name {"LIMIT :limit" if limited else ""}"""
+    """The newest row at ``:rev`` of the first ``:limit`` names after ``:after``,
+    tombstones included and in no particular order: the caller drops tombstones,
+    sorts, and asks again after the last name when tombstones left the page short.
+    Only those rows are read from the table, without their old value."""
+    ids = _newest_ids(has_hi=has_hi, has_after=has_after, limited=limited)
+    return f"{row_select(versions=versions, old_values=False)} WHERE kv.id IN ({ids})"
 
 
 def count_sql(*, has_hi: bool) -> str:
-    return f"SELECT COUNT(*) FROM kine AS kv {_live_where(has_hi=has_hi, has_after=False)}"
+    ids = _newest_ids(has_hi=has_hi, has_after=False, limited=False)
+    return f"SELECT COUNT(*) FROM kine AS kv WHERE kv.id IN ({ids}) AND kv.deleted = 0"
 
 
 def after_sql(*, versions: bool, has_hi: bool) -> str:
