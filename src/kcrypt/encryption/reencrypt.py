@@ -14,7 +14,8 @@ of keys under ``prefix`` (``range`` with ``start_after`` + ``limit``):
 4. a checkpoint (last key done, counts, config hash, start time) is written
    under ``/kcrypt/reencrypt/checkpoint`` with compare-and-swap.
 
-The next page is read while the current one is rewritten. A pass started
+The next page is read, and transformed, while the current one is written
+and checkpointed (its fsync runs in the datastore's thread, off the loop). A pass started
 again with the same config hash resumes after the checkpoint's key. A cancel
 (``asyncio`` cancellation, a SIGKILL) at any point leaves every value either
 old-and-readable or new: the checkpoint only moves after its page's rewrites
@@ -49,7 +50,17 @@ log = logging.getLogger("kcrypt.encryption.reencrypt")
 CHECKPOINT_KEY = "/kcrypt/reencrypt/checkpoint"
 DEFAULT_PAGE_SIZE = 1000
 
+TRANSFORM_SLICE = 100
+
 ProgressCallback = Callable[[ReencryptProgress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """Values of a page left alone: already under the write key, or unreadable."""
+
+    current: int
+    failed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +175,31 @@ class Reencryptor:
             ckpt_rev = await self._save(ckpt, ckpt_rev)
         t0, base_elapsed = self._clock(), ckpt.elapsed
         self._report(ckpt)
+
+        async def write(page: Page, puts: list[PutIf], counts: _Counts) -> None:
+            nonlocal ckpt, ckpt_rev
+            ok = sum((await self._ds.txn_put(puts)).succeeded) if puts else 0
+            ckpt = replace(
+                ckpt,
+                last_key=page.kvs[-1].key,
+                done=ckpt.done + len(page.kvs),
+                rewritten=ckpt.rewritten + ok,
+                current=ckpt.current + counts.current,
+                skipped=ckpt.skipped + len(puts) - ok,
+                failed=ckpt.failed + counts.failed,
+                total=max(ckpt.total, ckpt.done + len(page.kvs)),
+                elapsed=base_elapsed + self._clock() - t0,
+            )
+            ckpt_rev = await self._save(ckpt, ckpt_rev)
+            self._report(ckpt)
+
+        # Three pages in flight: N+1 is read while N is decrypted/encrypted
+        # while N-1 is written and checkpointed. Writes stay in page order, one
+        # at a time: page N is written only after N-1's checkpoint is saved.
         pending: asyncio.Task[Page] | None = asyncio.ensure_future(
             self._read(ckpt.last_key or None)
         )
+        writing: asyncio.Future[None] | None = None
         try:
             while pending is not None:
                 page = await pending
@@ -175,24 +208,17 @@ class Reencryptor:
                     pending = asyncio.ensure_future(self._read(page.kvs[-1].key))
                 if not page.kvs:
                     break
-                counts = await self._rewrite(page, write_prefix)
-                ckpt = replace(
-                    ckpt,
-                    last_key=page.kvs[-1].key,
-                    done=ckpt.done + len(page.kvs),
-                    rewritten=ckpt.rewritten + counts[0],
-                    current=ckpt.current + counts[1],
-                    skipped=ckpt.skipped + counts[2],
-                    failed=ckpt.failed + counts[3],
-                    total=max(ckpt.total, ckpt.done + len(page.kvs)),
-                    elapsed=base_elapsed + self._clock() - t0,
-                )
-                ckpt_rev = await self._save(ckpt, ckpt_rev)
-                self._report(ckpt)
+                puts, counts = await self._transform(page, write_prefix)
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(write(page, puts, counts))
+            if writing is not None:
+                await writing
         finally:
-            if pending is not None:
-                pending.cancel()
-                await asyncio.gather(pending, return_exceptions=True)
+            for task in (pending, writing):
+                if task is not None:  # a cancel, or a failure of the other one
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
         ckpt = replace(
             ckpt, finished=True, total=ckpt.done, elapsed=base_elapsed + self._clock() - t0
         )
@@ -213,12 +239,17 @@ class Reencryptor:
     async def _read(self, after: str | None) -> Page:
         return await self._ds.range(self.prefix, start_after=after, limit=self.page_size)
 
-    async def _rewrite(self, page: Page, write_prefix: str) -> tuple[int, int, int, int]:
-        """(rewritten, current, skipped, failed) for one page."""
+    async def _transform(self, page: Page, write_prefix: str) -> tuple[list[PutIf], _Counts]:
+        """The compared rewrites of one page (values not yet under the write key).
+
+        Runs on the loop in slices, so that the previous page's write and
+        checkpoint (their COMMITs run in a thread) move on between slices."""
         puts: list[PutIf] = []
         current = failed = 0
         from_storage, to_storage = self._tf.from_storage, self._tf.to_storage
-        for kv in page.kvs:
+        for i, kv in enumerate(page.kvs):
+            if i and i % TRANSFORM_SLICE == 0:
+                await asyncio.sleep(0)
             context = kv.key.encode()
             try:
                 read = from_storage(kv.value, context=context)
@@ -233,11 +264,7 @@ class Reencryptor:
                 continue
             value = to_storage(read.plaintext, context=context)
             puts.append(PutIf(kv.key, value, kv.mod_revision, lease=kv.lease))
-        if not puts:
-            return 0, current, 0, failed
-        result = await self._ds.txn_put(puts)
-        ok = sum(result.succeeded)
-        return ok, current, len(puts) - ok, failed
+        return puts, _Counts(current, failed)
 
     async def _save(self, ckpt: Checkpoint, mod_revision: int) -> int:
         result = await self._ds.txn_put([PutIf(self._ckpt_key, ckpt.encode(), mod_revision)])
