@@ -105,7 +105,7 @@ class LogReads(Protocol):
         ...
 
     def latest_many(self, names: Sequence[str]) -> dict[str, Row]:
-        """Current newest row of each name that has one."""
+        """Current newest row of each name that has one (``old_value`` may be empty)."""
         ...
 
     def live(

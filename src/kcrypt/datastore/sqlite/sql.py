@@ -113,8 +113,9 @@ def current_sql(*, versions: bool) -> str:
 
 
 def latest_many_sql(*, versions: bool) -> str:
-    """Newest row of each name in the JSON array bound to the one parameter."""
-    return f"""{row_select(versions=versions)}
+    """Newest row of each name in the JSON array bound to the one parameter,
+    without its old value (a compared put needs the current value only)."""
+    return f"""{row_select(versions=versions, old_values=False)}
         WHERE kv.id IN (SELECT MAX(m.id) FROM kine AS m
             WHERE m.name IN (SELECT value FROM json_each(?)) GROUP BY m.name)"""
 
