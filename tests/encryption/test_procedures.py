@@ -250,21 +250,31 @@ async def test_resume_after_cancel_midway(store: Datastore, tmp_path: Path) -> N
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
     await seed_values(store, config=boot)
-    server = Server(store, path)
-    await server.svc.start()
-    pages = 0
     gate = asyncio.Event()
 
-    def count_pages(progress: object) -> None:
-        nonlocal pages
-        pages += 1
-        if pages == 3:
-            gate.set()
+    class Pausing:
+        """Delegates to the store; the pass stalls after its second page is written,
+        so the cancel below always lands midway (no race with a fast engine)."""
 
-    server.svc._on_progress = count_pages  # type: ignore[method-assign]
+        def __init__(self) -> None:
+            self.pages = 0
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        async def txn_put(self, puts):  # type: ignore[no-untyped-def]
+            if any(p.key.startswith(PREFIX) for p in puts):
+                if self.pages == 2:
+                    gate.set()
+                    await asyncio.Event().wait()  # until cancelled
+                self.pages += 1
+            return await store.txn_put(puts)
+
+    server = Server(Pausing(), path)  # type: ignore[arg-type]
+    await server.svc.start()
     await server.svc.apply({"stage": "rotate_keys", "force": False, "skip": False})
     await gate.wait()
-    await server.svc.close()  # cancelled after ~2 pages
+    await server.svc.close()  # cancelled after 2 pages
     values = await raw(store)
     target = parse_config(server.config).write_prefix.encode()
     done = sum(v.startswith(target) for v in values.values())
