@@ -79,6 +79,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kcrypt.apiserver.status import status
 from kcrypt.config import build_transformers, config_hash, load
 from kcrypt.datastore.contract import Datastore
 from kcrypt.encryption import STATE_KEY, EncryptionError, EncryptionService, ReencryptProgress
@@ -374,16 +375,7 @@ class EncryptionSupervisor:
 
 
 def _error(code: int, reason: str, message: str) -> JSONResponse:
-    body = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    return JSONResponse(body, status_code=code)
+    return JSONResponse(status(code, reason, message), status_code=code)
 
 
 def _file_hash(path: Path) -> str | None:
