@@ -2,8 +2,9 @@
 
 An object is kept at its storage key (``/registry/secrets/<ns>/<name>``) as
 the codec's protobuf bytes passed through the resource's transformer, with
-the full key as the transformer's additional data. ``resourceVersion`` is the
-datastore's ``mod_revision`` and is never stored inside the value.
+the full key as the transformer's additional data (:mod:`kcrypt.storage.values`).
+``resourceVersion`` is the datastore's ``mod_revision`` and is never stored
+inside the value.
 
 Updates follow k8s.io/apiserver's ``GuaranteedUpdate``: read, let the caller
 compute the new object, compare-and-swap on the revision read, and on a lost
@@ -14,9 +15,10 @@ the write key (``stale``), in which case it is rewritten under the write key.
 That is exactly why ``kubectl get secrets -A -o json | kubectl replace -f -``
 re-encrypts every secret on a real cluster, and it does here too.
 
-List pages carry kube-apiserver's continue token (base64url JSON holding the
-start key and the revision of the first page), and later pages are read at
-that revision, so a paged list is one consistent snapshot.
+List paging (continue tokens, one consistent snapshot per paged list) lives
+in :mod:`kcrypt.storage.paging`, and turning datastore events into watch
+events in :mod:`kcrypt.storage.watching`; ``ObjectStore`` owns keys and the
+transformer and hands them a ``read`` function.
 
 :meth:`ObjectStore.get_rendered` serves a GET's response bytes through a
 bounded :class:`~kcrypt.storage.readcache.ReadCache` (decrypted data in
@@ -29,26 +31,17 @@ import copy
 import inspect
 import logging
 import secrets
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import Any
 
 from kcrypt import codec
 from kcrypt.datastore import errors as ds_errors
-from kcrypt.datastore.contract import Datastore, EventType, KeyValue
-from kcrypt.envelope import EnvelopeError, Transformer
-from kcrypt.storage.continuation import TOO_OLD_CONTINUE, decode_continue, encode_continue
-from kcrypt.storage.errors import (
-    AlreadyExists,
-    BadRequest,
-    Conflict,
-    Expired,
-    InternalError,
-    NotFound,
-)
+from kcrypt.datastore.contract import Datastore, KeyValue
+from kcrypt.envelope import Transformer
+from kcrypt.storage import values
+from kcrypt.storage.errors import AlreadyExists, BadRequest, Conflict, NotFound
 from kcrypt.storage.metrics import StorageMetrics
 from kcrypt.storage.namespaces import NamespaceGuard
 from kcrypt.storage.objects import (
@@ -58,20 +51,15 @@ from kcrypt.storage.objects import (
     WatchEvent,
     check_preconditions,
     keep_system_fields,
-    matches,
     meta_of,
     now,
     parse_rv,
-    written_prefix,
 )
+from kcrypt.storage.paging import list_page
 from kcrypt.storage.readcache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ReadCache
-from kcrypt.storage.selectors import (
-    FieldSelector,
-    LabelSelector,
-    parse_field_selector,
-    parse_label_selector,
-)
+from kcrypt.storage.selectors import parse_field_selector, parse_label_selector
 from kcrypt.storage.transformers import TransformerRegistry
+from kcrypt.storage.watching import watch_changes
 
 __all__ = ["ObjectList", "ObjectStore", "Preconditions", "UpdateFn", "WatchEvent"]
 
@@ -81,13 +69,6 @@ UpdateFn = Callable[[Obj], Obj | Awaitable[Obj]]
 """Given the current object (a private copy), return the desired one, or raise."""
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
-
-
-@dataclass(frozen=True, slots=True)
-class _Read:
-    obj: Obj
-    plaintext: bytes
-    stale: bool
 
 
 class ObjectStore:
@@ -141,68 +122,10 @@ class ObjectStore:
     def _transform_out(
         self, resource: str, transformer: Transformer, key: str, data: bytes
     ) -> bytes:
-        start = time.perf_counter()
-        try:
-            value = transformer.to_storage(data, context=key.encode())
-        except EnvelopeError as exc:
-            self._record(resource, "to_storage", "", start, ok=False)
-            raise InternalError(f"unable to transform key {key!r}: {exc}") from None
-        prefix = ""
-        if value.startswith(b"k8s:enc:"):
-            parsed = written_prefix(value)
-            prefix = parsed
-        self._record(resource, "to_storage", prefix, start, ok=True)
-        return value
+        return values.to_storage(resource, transformer, key, data, metrics=self.metrics)
 
-    def _record(self, resource: str, kind: str, prefix: str, start: float, *, ok: bool) -> None:
-        if self.metrics is not None:
-            self.metrics.record(
-                resource,
-                transformation_type=kind,
-                prefix=prefix,
-                seconds=time.perf_counter() - start,
-                ok=ok,
-            )
-
-    def _read(self, resource: str, transformer: Transformer, kv: KeyValue) -> _Read:
-        start = time.perf_counter()
-        try:
-            result = transformer.from_storage(kv.value, context=kv.key.encode())
-        except EnvelopeError as exc:
-            self._record(resource, "from_storage", "", start, ok=False)
-            log.warning("unable to transform key %s: %s", kv.key, type(exc).__name__)
-            raise InternalError(f"unable to transform key {kv.key!r}: {exc}") from None
-        self._record(resource, "from_storage", result.prefix, start, ok=True)
-        try:
-            obj = codec.decode_storage(result.plaintext)
-        except codec.CodecError as exc:
-            raise InternalError(f"unable to decode key {kv.key!r}: {exc}") from None
-        meta_of(obj)["resourceVersion"] = str(kv.mod_revision)
-        return _Read(obj, result.plaintext, result.stale)
-
-    def _encode(self, obj: Obj) -> bytes:
-        try:
-            return codec.encode_storage(obj)
-        except codec.CodecError as exc:
-            raise BadRequest(str(exc)) from None
-
-    @staticmethod
-    def _decoded(data: bytes, revision: int) -> Obj:
-        out = codec.decode_storage(data)
-        meta_of(out)["resourceVersion"] = str(revision)
-        return out
-
-    @staticmethod
-    def _typed(resource: str, obj: Obj) -> Obj:
-        kind = codec.kind_for_resource(resource)
-        obj["apiVersion"] = kind.api_version
-        obj["kind"] = kind.kind
-        meta = meta_of(obj)
-        meta.pop("resourceVersion", None)
-        meta.pop("selfLink", None)
-        if not kind.namespaced:
-            meta.pop("namespace", None)
-        return obj
+    def _read(self, resource: str, transformer: Transformer, kv: KeyValue) -> values.Read:
+        return values.read_row(resource, transformer, kv, metrics=self.metrics)
 
     # -- reads -------------------------------------------------------------
 
@@ -269,47 +192,22 @@ class ObjectStore:
         resource_version: str | None = None,
         resource_version_match: str | None = None,
     ) -> ObjectList:
-        """One page of at most ``limit`` matching objects (0: all)."""
+        """One page of at most ``limit`` matching objects (0: all); see paging.py."""
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector, resource=resource)
         key_prefix = self._list_prefix(resource, namespace)
         transformer = self.transformers.for_resource(resource)
-        start_after: str | None = None
-        revision = 0
-        if continue_token:
-            start_after, revision = decode_continue(continue_token, key_prefix=key_prefix)
-        elif resource_version and resource_version_match == "Exact":
-            revision = parse_rv(resource_version)
-        items: list[Obj] = []
-        while True:
-            try:
-                page = await self.datastore.range(
-                    key_prefix, start_after=start_after, limit=limit, revision=revision
-                )
-            except ds_errors.Compacted:
-                if continue_token:
-                    raise Expired(TOO_OLD_CONTINUE) from None
-                raise Expired(f"too old resource version: {revision}") from None
-            except ds_errors.FutureRevision as exc:
-                raise BadRequest(
-                    f"Too large resource version: {exc.revision}, current: {exc.current}"
-                ) from None
-            revision = page.revision
-            for i, kv in enumerate(page.kvs):
-                obj = self._read(resource, transformer, kv).obj
-                if matches(obj, labels, fields):
-                    items.append(obj)
-                if limit and len(items) >= limit:
-                    more = page.more or i + 1 < len(page.kvs)
-                    token = (
-                        encode_continue(kv.key, key_prefix=key_prefix, revision=revision)
-                        if more
-                        else ""
-                    )
-                    return ObjectList(tuple(items), str(revision), token)
-            if not page.more or not page.kvs:
-                return ObjectList(tuple(items), str(revision), "")
-            start_after = page.kvs[-1].key
+        return await list_page(
+            self.datastore,
+            key_prefix,
+            lambda kv: self._read(resource, transformer, kv).obj,
+            labels=labels,
+            fields=fields,
+            limit=limit,
+            continue_token=continue_token,
+            resource_version=resource_version,
+            resource_version_match=resource_version_match,
+        )
 
     # -- writes ------------------------------------------------------------
 
@@ -318,7 +216,7 @@ class ObjectStore:
 
         ``dry_run``: everything but the write (the result has no resourceVersion).
         """
-        new = self._typed(resource, copy.deepcopy(dict(obj)))
+        new = values.typed(resource, copy.deepcopy(dict(obj)))
         meta = meta_of(new)
         namespace = meta.get("namespace") or None
         generate = not meta.get("name") and bool(meta.get("generateName"))
@@ -331,7 +229,7 @@ class ObjectStore:
                 meta["name"] = f"{meta['generateName']}{suffix}"
             name = meta.get("name") or ""
             key = self.key(resource, name, namespace=namespace)
-            data = self._encode(new)
+            data = values.encode(new)
             if dry_run:
                 if await self.datastore.get(key) is not None:
                     continue
@@ -343,7 +241,7 @@ class ObjectStore:
                 revision = await self.datastore.create(key, value)
             except ds_errors.KeyExists:
                 continue
-            return self._decoded(data, revision)
+            return values.decoded(data, revision)
         raise AlreadyExists(resource, str(meta.get("name", "")))
 
     async def update(
@@ -398,20 +296,20 @@ class ObjectStore:
             read = self._read(resource, transformer, kv)
             result = fn(copy.deepcopy(read.obj))
             new = await result if inspect.isawaitable(result) else result
-            new = self._typed(resource, new)
+            new = values.typed(resource, new)
             keep_system_fields(new, read.obj)
-            data = self._encode(new)
+            data = values.encode(new)
             if data == read.plaintext and not read.stale:
                 return read.obj
             if dry_run:
-                return self._decoded(data, kv.mod_revision)
+                return values.decoded(data, kv.mod_revision)
             value = self._transform_out(resource, transformer, key, data)
             outcome = await self.datastore.update(key, value, mod_revision=kv.mod_revision)
             if outcome.ok:
                 self.read_cache.forget(key)
                 if data == read.plaintext:
                     log.info("rewrote stale value at %s", key)
-                return self._decoded(data, outcome.revision)
+                return values.decoded(data, outcome.revision)
             kv = outcome.current
 
     async def delete(
@@ -455,7 +353,7 @@ class ObjectStore:
     ) -> AsyncIterator[WatchEvent]:
         """Changes after ``resource_version``; without one (or "0"), first the
         current objects as ADDED. Objects leaving the selection come as
-        DELETED, entering it as ADDED, as kube-apiserver does."""
+        DELETED, entering it as ADDED, as kube-apiserver does (see watching.py)."""
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector, resource=resource)
         key_prefix = self._list_prefix(resource, namespace)
@@ -472,43 +370,15 @@ class ObjectStore:
             start = int(listed.resource_version) + 1
         else:
             start = parse_rv(resource_version) + 1
-        selective = not (labels.empty and fields.empty)
-        try:
-            async with aclosing(
-                self.datastore.watch(key_prefix, start_revision=start)  # type: ignore[type-var]
-            ) as events:
-                async for ev in events:
-                    event = self._watch_event(resource, transformer, ev, labels, fields, selective)
-                    if event is not None:
-                        yield event
-        except ds_errors.Compacted as exc:
-            raise Expired(
-                f"too old resource version: {resource_version} ({exc.compact_revision})"
-            ) from None
-
-    def _watch_event(
-        self,
-        resource: str,
-        transformer: Transformer,
-        ev: Any,
-        labels: LabelSelector,
-        fields: FieldSelector,
-        selective: bool,
-    ) -> WatchEvent | None:
-        if ev.type is EventType.DELETE:
-            if ev.prev is None:
-                return None
-            old = self._read(resource, transformer, ev.prev).obj
-            meta_of(old)["resourceVersion"] = str(ev.kv.mod_revision)
-            return WatchEvent("DELETED", old) if matches(old, labels, fields) else None
-        new = self._read(resource, transformer, ev.kv).obj
-        created = ev.prev is None or ev.kv.create_revision == ev.kv.mod_revision
-        now_in = matches(new, labels, fields)
-        if created:
-            return WatchEvent("ADDED", new) if now_in else None
-        was_in = True
-        if selective:
-            was_in = matches(self._read(resource, transformer, ev.prev).obj, labels, fields)
-        if now_in:
-            return WatchEvent("MODIFIED" if was_in else "ADDED", new)
-        return WatchEvent("DELETED", new) if was_in else None
+        changes = watch_changes(
+            self.datastore,
+            key_prefix,
+            lambda kv: self._read(resource, transformer, kv).obj,
+            start_revision=start,
+            labels=labels,
+            fields=fields,
+            resource_version=resource_version,
+        )
+        async with aclosing(changes) as events:
+            async for event in events:
+                yield event
