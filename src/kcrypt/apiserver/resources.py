@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from kcrypt import codec, storage
 from kcrypt.apiserver import negotiation as neg
+from kcrypt.apiserver import params
 from kcrypt.apiserver.errors import ApiError
 from kcrypt.apiserver.patch import parse_patch
 from kcrypt.apiserver.status import error_status, success_status
@@ -47,31 +48,6 @@ async def ensure_default_namespaces(store: ObjectStore) -> None:
         obj = prepare_create("Namespace", {"metadata": {"name": name}})
         with contextlib.suppress(storage.AlreadyExists):
             await store.create("namespaces", obj)
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("true", "1")
-
-
-def _int_param(request: Request, name: str) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return 0
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError.bad_request(f"invalid {name} parameter: {raw!r} is not an integer") from None
-    if value < 0:
-        raise ApiError.bad_request(f"invalid {name} parameter: must be non-negative")
-    return value
-
-
-def _dry_run(request: Request) -> bool:
-    values = request.query_params.getlist("dryRun")
-    for v in values:
-        if v != "All":
-            raise ApiError.bad_request(f'dryRun: Unsupported value: "{v}": supported values: "All"')
-    return bool(values)
 
 
 class ResourceHandlers:
@@ -141,6 +117,24 @@ class ResourceHandlers:
             return partial_metadata(obj)
         return obj
 
+    def _render_object(
+        self,
+        kind: codec.Kind,
+        obj: Obj,
+        target: neg.Target,
+        request: Request,
+        *,
+        warnings: list[str],
+        code: int = 200,
+    ) -> Response:
+        """A written object as the client asked for it, with the decoder's warnings."""
+        return neg.render(
+            self._shape(kind, obj, target, request),
+            target,
+            code=code,
+            headers=neg.warning_headers(warnings),
+        )
+
     async def _require_namespace(self, namespace: str) -> None:
         await self.store.namespaces.require(namespace)
 
@@ -151,7 +145,7 @@ class ResourceHandlers:
     ) -> Response:
         kind = codec.kind_for_resource(resource)
         if request.method == "GET":
-            if _truthy(request.query_params.get("watch")):
+            if params.truthy(request.query_params.get("watch")):
                 return await self._watch(request, target, kind, ns)
             return await self._list(request, target, kind, ns)
         if request.method == "POST":
@@ -164,15 +158,16 @@ class ResourceHandlers:
         self, request: Request, target: neg.Target, kind: codec.Kind, ns: str | None
     ) -> Response:
         q = request.query_params
+        query = params.list_query(request)
         result = await self.store.list(
             kind.resource,
             namespace=ns,
-            limit=_int_param(request, "limit"),
-            continue_token=q.get("continue") or None,
-            label_selector=q.get("labelSelector"),
-            field_selector=q.get("fieldSelector"),
-            resource_version=q.get("resourceVersion"),
-            resource_version_match=q.get("resourceVersionMatch"),
+            limit=query.limit,
+            continue_token=query.continue_token,
+            label_selector=query.label_selector,
+            field_selector=query.field_selector,
+            resource_version=query.resource_version,
+            resource_version_match=query.resource_version_match,
         )
         if target.as_ == "Table":
             body = to_table(
@@ -223,7 +218,7 @@ class ResourceHandlers:
             label_selector=q.get("labelSelector"),
             field_selector=q.get("fieldSelector"),
         )
-        timeout = float(_int_param(request, "timeoutSeconds")) or None
+        timeout = float(params.int_param(request, "timeoutSeconds")) or None
         return watch_response(
             events, render=lambda obj: self._shape(kind, obj, target, request), timeout=timeout
         )
@@ -232,7 +227,7 @@ class ResourceHandlers:
         self, request: Request, target: neg.Target, kind: codec.Kind, ns: str | None
     ) -> Response:
         q = request.query_params
-        dry_run = _dry_run(request)
+        dry_run = params.dry_run(request)
         obj, warnings = neg.decode_request(
             request.headers.get("content-type"),
             await request.body(),
@@ -251,18 +246,13 @@ class ResourceHandlers:
         prepare_create(kind.kind, obj)
         validate(kind.kind, obj)
         created = await self.store.create(kind.resource, obj, dry_run=dry_run)
-        return neg.render(
-            self._shape(kind, created, target, request),
-            target,
-            code=201,
-            headers=neg.warning_headers(warnings),
-        )
+        return self._render_object(kind, created, target, request, warnings=warnings, code=201)
 
     async def _delete_collection(
         self, request: Request, target: neg.Target, kind: codec.Kind, ns: str | None
     ) -> Response:
         q = request.query_params
-        dry_run = _dry_run(request)
+        dry_run = params.dry_run(request)
         deleted: list[Obj] = []
         token: str | None = None
         while True:
@@ -323,7 +313,7 @@ class ResourceHandlers:
     async def _update(
         self, request: Request, target: neg.Target, kind: codec.Kind, ns: str | None, name: str
     ) -> Response:
-        dry_run = _dry_run(request)
+        dry_run = params.dry_run(request)
         obj, warnings = neg.decode_request(
             request.headers.get("content-type"),
             await request.body(),
@@ -344,23 +334,18 @@ class ResourceHandlers:
                     "the request"
                 )
             meta["namespace"] = ns
-
-        def prepare(new: Obj, current: Obj) -> Obj:
-            prepare_update(kind.kind, new, current)
-            validate_update(kind.kind, new, current)
-            return new
-
-        updated = await self.store.update(kind.resource, obj, prepare=prepare, dry_run=dry_run)
-        return neg.render(
-            self._shape(kind, updated, target, request),
-            target,
-            headers=neg.warning_headers(warnings),
+        updated = await self.store.update(
+            kind.resource,
+            obj,
+            prepare=lambda new, current: _prepared_update(kind, new, current),
+            dry_run=dry_run,
         )
+        return self._render_object(kind, updated, target, request, warnings=warnings)
 
     async def _patch(
         self, request: Request, target: neg.Target, kind: codec.Kind, ns: str | None, name: str
     ) -> Response:
-        dry_run = _dry_run(request)
+        dry_run = params.dry_run(request)
         patch = parse_patch(request.headers.get("content-type"), await request.body())
         mode = request.query_params.get("fieldValidation", "")
         warnings: list[str] = []
@@ -376,31 +361,18 @@ class ResourceHandlers:
             wanted = (new.get("metadata") or {}).get("resourceVersion")
             if wanted and wanted != current["metadata"]["resourceVersion"]:
                 raise storage.Conflict(kind.resource, name)
-            prepare_update(kind.kind, new, current)
-            validate_update(kind.kind, new, current)
-            return new
+            return _prepared_update(kind, new, current)
 
         updated = await self.store.guaranteed_update(
             kind.resource, name, fn, namespace=ns, dry_run=dry_run
         )
-        return neg.render(
-            self._shape(kind, updated, target, request),
-            target,
-            headers=neg.warning_headers(warnings),
-        )
+        return self._render_object(kind, updated, target, request, warnings=warnings)
 
     async def _delete(
         self, request: Request, target: neg.Target, kind: codec.Kind, ns: str | None, name: str
     ) -> Response:
-        dry_run = _dry_run(request)
-        options = await _delete_options(request)
-        pre = options.get("preconditions") or {}
-        preconditions = (
-            Preconditions(uid=pre.get("uid"), resource_version=pre.get("resourceVersion"))
-            if isinstance(pre, dict) and pre
-            else None
-        )
-        dry_run = dry_run or "All" in (options.get("dryRun") or [])
+        options = await params.delete_options(request)
+        preconditions, dry_run = options.preconditions, options.dry_run
         if kind.resource == "namespaces":
             if name in _UNDELETABLE:
                 raise storage.Forbidden("namespaces", name, "this namespace may not be deleted")
@@ -454,19 +426,11 @@ class ResourceHandlers:
                     break
 
 
-async def _delete_options(request: Request) -> Obj:
-    """DeleteOptions from a JSON body; other encodings are ignored (no preconditions)."""
-    body = await request.body()
-    media = (request.headers.get("content-type") or neg.JSON).split(";", 1)[0].strip().lower()
-    if not body.strip() or media != neg.JSON:
-        return {}
-    try:
-        options = json.loads(body)
-    except ValueError:
-        raise ApiError.bad_request("the DeleteOptions body is not valid JSON") from None
-    if not isinstance(options, dict):
-        raise ApiError.bad_request("the DeleteOptions body is not a JSON object")
-    return options
+def _prepared_update(kind: codec.Kind, new: Obj, current: Obj) -> Obj:
+    """Defaulting then validation of an update; PUT and PATCH must agree on both."""
+    prepare_update(kind.kind, new, current)
+    validate_update(kind.kind, new, current)
+    return new
 
 
 async def _raise_not_found(_: neg.Target) -> Response:
