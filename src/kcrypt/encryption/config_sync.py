@@ -48,9 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kcrypt.encryption.configjson import config_sha256
-from kcrypt.encryption.files import write_atomic
 from kcrypt.encryption.model import EncryptionState
 from kcrypt.encryption.servers import ServerPublisher
+from kcrypt.files import write_atomic
 
 __all__ = ["ConfigSync", "Judgement", "Verdict", "judge"]
 

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 
 from kcrypt.config import dump_json, generate
-from kcrypt.server.files import write_atomic
+from kcrypt.files import write_atomic
 from kcrypt.server.settings import Provider
 
 __all__ = ["FIRST_KEY_NAMES", "ensure_encryption_config"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from kcrypt.server.files import write_atomic
+from kcrypt.files import write_atomic
 
 __all__ = ["kubeconfig_server_url", "render_kubeconfig", "write_kubeconfig"]
 

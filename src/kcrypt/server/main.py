@@ -39,10 +39,10 @@ from kcrypt.apiserver import TokenAuthenticator, create_app, ensure_default_name
 from kcrypt.config import ConfigError, LoadedConfig, build_transformers, load_file
 from kcrypt.datastore import open_datastore
 from kcrypt.datastore.contract import Datastore
+from kcrypt.files import ensure_private_dir
 from kcrypt.server.compaction import Compactor
 from kcrypt.server.encryption_files import ensure_encryption_config
 from kcrypt.server.errors import InvalidSettings, StartupConfigError
-from kcrypt.server.files import ensure_private_dir
 from kcrypt.server.health import health_routes
 from kcrypt.server.kubeconfig import kubeconfig_server_url, render_kubeconfig, write_kubeconfig
 from kcrypt.server.metrics import ReloadMetrics, metrics_route

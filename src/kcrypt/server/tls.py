@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kcrypt.files import write_atomic
 from kcrypt.server.errors import InvalidSettings
-from kcrypt.server.files import write_atomic
 
 __all__ = ["TLSFiles", "ensure_tls"]
 

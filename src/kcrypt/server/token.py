@@ -13,8 +13,8 @@ import hmac
 import secrets
 from pathlib import Path
 
+from kcrypt.files import write_atomic
 from kcrypt.server.errors import InvalidSettings, TokenMismatch
-from kcrypt.server.files import write_atomic
 
 __all__ = ["ensure_token"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrypt.server.files import write_atomic
+from kcrypt.files import write_atomic
 
 
 def mode_of(path: Path) -> int:
@@ -50,3 +50,36 @@ def test_a_failed_write_leaves_the_old_content(tmp_path: Path) -> None:
         write_atomic(target, 12345)  # type: ignore[arg-type]
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_a_failed_rename_leaves_no_temp_file_and_the_target_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "encryption-config.json"
+    target.mkdir()  # os.replace(file, directory) fails
+    with pytest.raises(OSError):
+        write_atomic(target, b'{"keys": 1}')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encryption-config.json"]
+    assert target.is_dir()
+
+
+def test_a_planted_symlink_in_place_of_the_directory_entry_is_replaced_not_followed(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched")
+    target = tmp_path / "key"
+    target.symlink_to(victim)
+    write_atomic(target, b"new")
+    assert victim.read_bytes() == b"untouched"
+    assert not target.is_symlink()
+    assert target.read_bytes() == b"new"
+
+
+def test_kcrypt_has_one_atomic_writer() -> None:
+    """Every layer writes keys through kcrypt.files: no other module renames files into place."""
+    src = Path(__file__).resolve().parents[1] / "src" / "kcrypt"
+    renaming = sorted(
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if "os.replace(" in p.read_text() or "os.rename(" in p.read_text()
+    )
+    assert renaming == ["files.py"]

@@ -6,12 +6,20 @@ file in the same directory, created with the final mode (0600 by default,
 never wider than asked), is fsynced, renamed over the target, and the
 directory is fsynced so the rename itself survives a power cut (k3s's
 ``util.AtomicWrite`` does the same minus the directory sync).
+
+This is the project's one writer of key material: every layer that writes a
+key, token, credential or key-bearing config (server, encryption, RKE state,
+snapshots, plugin key files) calls :func:`write_atomic`, so the rules above
+hold everywhere. The temporary name is unique per call and opened with
+``O_EXCL | O_NOFOLLOW``: a symlink planted at that name is refused rather
+than followed, and two writers in one process never share a temp file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 __all__ = ["ensure_private_dir", "write_atomic"]
@@ -26,13 +34,11 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically; the file ends with ``mode``."""
     directory = path.parent
     ensure_private_dir(directory)
-    tmp = directory / f".{path.name}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    tmp = directory / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         try:
-            # O_CREAT's mode is filtered by the umask and ignored for an existing
-            # temp file left by a crash: set it explicitly.
-            os.fchmod(fd, mode)
+            os.fchmod(fd, mode)  # O_CREAT's mode is filtered by the umask
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
