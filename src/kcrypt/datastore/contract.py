@@ -18,6 +18,8 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
   (0 = current). ``Page.revision`` is the revision the page was read at; pass
   it back to read the next page at the same point in time; ``more`` says
   whether keys remain. Reading at a compacted revision raises ``Compacted``.
+  ``keys_only=True`` returns every field but the value (``b""``), for
+  listings that need revisions only.
 * ``create`` fails with ``KeyExists`` when the key is live.
 * ``update`` succeeds only if the key's current ``mod_revision`` equals the one
   given; on failure it returns the current value (``None`` when deleted), so
@@ -28,6 +30,8 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
   fails on its own compare (a put with ``mod_revision=0`` requires the key to
   be absent); successful ones are durable together when the call returns.
   Engines may split a batch into several physical transactions.
+  ``TxnResult.revisions[i]`` is the ``mod_revision`` puts[i] got (0 when its
+  compare failed), so a writer never reads a key back after its own put.
 * ``watch`` yields every event on keys under ``prefix`` with revision >=
   ``start_revision``, once and in revision order, each with the previous value
   (``prev`` is None on create). It survives engine reconnects without gaps or
@@ -105,11 +109,13 @@ class PutIf:
 
 @dataclass(frozen=True, slots=True)
 class TxnResult:
-    """``succeeded[i]`` says whether ``puts[i]`` was applied; ``revision`` is the
-    store revision after the call."""
+    """``succeeded[i]`` says whether ``puts[i]`` was applied and ``revisions[i]``
+    the mod_revision it got (0 if not applied); ``revision`` is the store
+    revision after the call."""
 
     revision: int
     succeeded: tuple[bool, ...]
+    revisions: tuple[int, ...]
 
 
 class EventType(enum.Enum):
@@ -147,6 +153,7 @@ class Datastore(Protocol):
         start_after: str | None = None,
         limit: int = 0,
         revision: int = 0,
+        keys_only: bool = False,
     ) -> Page: ...
 
     async def count(self, prefix: str, *, revision: int = 0) -> int: ...

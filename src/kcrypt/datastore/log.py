@@ -109,10 +109,18 @@ class LogReads(Protocol):
         ...
 
     def live(
-        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
+        self,
+        lo: str,
+        hi: str | None,
+        *,
+        after: str | None,
+        limit: int,
+        revision: int,
+        values: bool = True,
     ) -> list[Row]:
         """Live rows at ``revision``, one per name, name order, names > after.
-        Their ``old_value`` may be empty (a listing builds KeyValues only)."""
+        Their ``old_value`` may be empty (a listing builds KeyValues only);
+        ``values=False``: their ``value`` is empty too."""
         ...
 
     def count(self, lo: str, hi: str | None, *, revision: int) -> int: ...

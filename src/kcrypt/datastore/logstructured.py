@@ -193,12 +193,18 @@ class LogStructured:
         start_after: str | None = None,
         limit: int = 0,
         revision: int = 0,
+        keys_only: bool = False,
     ) -> Page:
         self._check_open()
         rev = self._read_revision(revision)
         lo, hi = prefix_bounds(prefix)
         rows = self._log.live(
-            lo, hi, after=start_after, limit=limit + 1 if limit > 0 else 0, revision=rev
+            lo,
+            hi,
+            after=start_after,
+            limit=limit + 1 if limit > 0 else 0,
+            revision=rev,
+            values=not keys_only,
         )
         more = limit > 0 and len(rows) > limit
         if more:
@@ -272,6 +278,7 @@ class LogStructured:
             next_id = w.current_revision() + 1
             drafts: list[Draft] = []
             ok: list[bool] = []
+            revisions: list[int] = []
             for put in puts:
                 cur = state.get(put.key)
                 live = cur is not None and not cur.deleted
@@ -280,6 +287,7 @@ class LogStructured:
                 else:
                     good = live and cur is not None and cur.id == put.mod_revision
                 ok.append(good)
+                revisions.append(next_id if good else 0)
                 if good:
                     draft = _put(put.key, put.value, put.lease, cur)
                     drafts.append(draft)
@@ -288,7 +296,7 @@ class LogStructured:
             revision = self._append(w, drafts) if drafts else w.current_revision()
         if drafts:
             self._wake()
-        return TxnResult(revision, tuple(ok))
+        return TxnResult(revision, tuple(ok), tuple(revisions))
 
     # -- watch ---------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from kcrypt.datastore.contract import KeyValue
@@ -69,7 +70,14 @@ class MemoryLog:
         return {n: self._hist[n][-1] for n in names if self._hist.get(n)}
 
     def live(
-        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
+        self,
+        lo: str,
+        hi: str | None,
+        *,
+        after: str | None,
+        limit: int,
+        revision: int,
+        values: bool = True,
     ) -> list[Row]:
         out: list[Row] = []
         start = bisect_left(self._names, lo)
@@ -80,7 +88,7 @@ class MemoryLog:
                 break
             row = self._at(name, revision)
             if row is not None and not row.deleted:
-                out.append(row)
+                out.append(row if values else replace(row, value=b""))
                 if limit and len(out) >= limit:
                     break
         return out

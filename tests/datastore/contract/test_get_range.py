@@ -79,3 +79,17 @@ async def test_versions_count_changes_and_restart_after_a_delete(engine: Engine)
     kv = await engine.ds.get(engine.key("a"))
     assert kv is not None
     assert (kv.version, kv.create_revision, kv.value) == (1, again, b"new")
+
+
+async def test_a_keys_only_range_has_every_field_but_the_value(engine: Engine) -> None:
+    await engine.ds.create(engine.key("a"), b"value-a")
+    rev_b = await engine.ds.create(engine.key("b"), b"value-b")
+    await engine.ds.update(engine.key("b"), b"value-b2", mod_revision=rev_b)
+    full = await engine.ds.range(engine.prefix)
+    keys = await engine.ds.range(engine.prefix, keys_only=True)
+    assert [kv.value for kv in keys.kvs] == [b"", b""]
+    assert [(kv.key, kv.mod_revision, kv.create_revision, kv.version) for kv in keys.kvs] == [
+        (kv.key, kv.mod_revision, kv.create_revision, kv.version) for kv in full.kvs
+    ]
+    first = await engine.ds.range(engine.prefix, limit=1, keys_only=True)
+    assert first.more and [kv.key for kv in first.kvs] == [engine.key("a")]

@@ -59,3 +59,23 @@ async def test_rewriting_a_page_with_its_own_revisions(engine: Engine) -> None:
     assert res.succeeded == tuple(i != 3 for i in range(10))
     values = [kv.value for kv in (await engine.ds.range(engine.prefix)).kvs]
     assert values == [b"racer" if i == 3 else b"new" for i in range(10)]
+
+
+async def test_each_applied_put_reports_the_revision_it_got(engine: Engine) -> None:
+    """A writer learns its puts' revisions from the answer, never by reading back."""
+    rev_a = await engine.ds.create(engine.key("a"), b"a1")
+    puts = [
+        PutIf(engine.key("a"), b"a2", rev_a),
+        PutIf(engine.key("b"), b"b1", 0),
+        PutIf(engine.key("a"), b"stale", rev_a),  # its compare fails
+        *(PutIf(engine.key(f"k{i:03d}"), b"x", 0) for i in range(300)),  # several etcd Txns
+    ]
+    res = await engine.ds.txn_put(puts)
+    assert res.succeeded == tuple(r > 0 for r in res.revisions)
+    assert res.revisions[2] == 0
+    page = await engine.ds.range(engine.prefix)
+    current = {kv.key: kv.mod_revision for kv in page.kvs}
+    for put, revision in zip(puts, res.revisions, strict=True):
+        if revision:
+            assert current[put.key] == revision
+    assert max(res.revisions) == res.revision

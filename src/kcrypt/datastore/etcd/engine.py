@@ -219,12 +219,15 @@ class EtcdDatastore:
         start_after: str | None = None,
         limit: int = 0,
         revision: int = 0,
+        keys_only: bool = False,
     ) -> Page:
         begin = self._k(prefix)
         end = prefix_end(begin)
         if start_after is not None:
             begin = max(begin, self._k(start_after) + b"\0")
-        req = rpc_pb2.RangeRequest(key=begin, range_end=end, limit=limit, revision=revision)
+        req = rpc_pb2.RangeRequest(
+            key=begin, range_end=end, limit=limit, revision=revision, keys_only=keys_only
+        )
         resp = await self._range(req, revision)
         return Page(
             kvs=tuple(self._kv(kv) for kv in resp.kvs),
@@ -311,21 +314,25 @@ class EtcdDatastore:
         return result
 
     async def txn_put(self, puts: Sequence[PutIf]) -> TxnResult:
-        succeeded = [False] * len(puts)
+        revisions = [0] * len(puts)
         revision = 0
         for chunk in chunks(puts, self._txn_batch):
             pending = chunk
             while pending:
                 ok, rev, failed = await self._txn_chunk(puts, pending)
                 revision = max(revision, rev)
-                if ok:
+                if ok:  # one etcd Txn: every put in it got the Txn's revision
                     for i in pending:
-                        succeeded[i] = True
+                        revisions[i] = rev
                     break
                 pending = [i for i in pending if i not in failed]
         if not puts:
             revision = await self.revision()
-        return TxnResult(revision=revision, succeeded=tuple(succeeded))
+        return TxnResult(
+            revision=revision,
+            succeeded=tuple(r > 0 for r in revisions),
+            revisions=tuple(revisions),
+        )
 
     async def _txn_chunk(
         self, puts: Sequence[PutIf], pending: list[int]

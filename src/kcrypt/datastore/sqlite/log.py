@@ -145,7 +145,14 @@ class _Reads:
 
     @_translated
     def live(
-        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
+        self,
+        lo: str,
+        hi: str | None,
+        *,
+        after: str | None,
+        limit: int,
+        revision: int,
+        values: bool = True,
     ) -> list[Row]:
         """Pages of ``limit`` names (see ``sql.live_sql``); a page that tombstones
         made short is topped up from after its last name, in the same snapshot."""
@@ -160,6 +167,7 @@ class _Reads:
                     has_hi=hi is not None,
                     has_after=args["after"] is not None,
                     limited=limit > 0,
+                    values=values,
                 )
                 found = sorted((_row(t) for t in self._db.execute(query, args)), key=_name)
                 out.extend(r for r in found if not r.deleted)

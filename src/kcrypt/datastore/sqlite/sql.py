@@ -80,11 +80,14 @@ _COUNT_VERSION = """(SELECT COUNT(*) FROM kine AS c
     WHERE c.name = kv.name AND c.id >= kv.create_revision AND c.id <= kv.id AND c.deleted = 0)"""
 
 
-def row_select(*, versions: bool, prev_lease: bool = False, old_values: bool = True) -> str:
+def row_select(
+    *, versions: bool, prev_lease: bool = False, old_values: bool = True, values: bool = True
+) -> str:
     """``SELECT <row columns> FROM kine AS kv ...`` (``versions``: the file has
     kcrypt_version; ``prev_lease``: join the replaced row for its lease;
     ``old_values=False``: NULL instead of the replaced value, for reads that
-    only build KeyValues and need not copy a second ciphertext per row)."""
+    only build KeyValues and need not copy a second ciphertext per row;
+    ``values=False``: an empty value too, for keys-only listings)."""
     counted = f"CASE WHEN kv.created != 0 THEN 1 ELSE {_COUNT_VERSION} END"
     version = f"COALESCE(v.version, {counted})" if versions else counted
     old_lease = "COALESCE(p.lease, kv.lease)" if prev_lease else "kv.lease"
@@ -92,7 +95,8 @@ def row_select(*, versions: bool, prev_lease: bool = False, old_values: bool = T
     if prev_lease:
         joins += " LEFT JOIN kine AS p ON p.id = kv.prev_revision"
     return f"""SELECT kv.id, kv.name, kv.created, kv.deleted, kv.create_revision,
-        kv.prev_revision, kv.lease, kv.value, {"kv.old_value" if old_values else "NULL"},
+        kv.prev_revision, kv.lease, {"kv.value" if values else "X''"},
+        {"kv.old_value" if old_values else "NULL"},
         {version}, {old_lease}
         FROM kine AS kv {joins}"""
 
@@ -135,13 +139,16 @@ def _newest_ids(*, has_hi: bool, has_after: bool, limited: bool) -> str:
         GROUP BY m.name ORDER BY m.name {"LIMIT :limit" if limited else ""}"""
 
 
-def live_sql(*, versions: bool, has_hi: bool, has_after: bool, limited: bool) -> str:
+def live_sql(
+    *, versions: bool, has_hi: bool, has_after: bool, limited: bool, values: bool = True
+) -> str:
     """The newest row at ``:rev`` of the first ``:limit`` names after ``:after``,
     tombstones included and in no particular order: the caller drops tombstones,
     sorts, and asks again after the last name when tombstones left the page short.
     Only those rows are read from the table, without their old value."""
     ids = _newest_ids(has_hi=has_hi, has_after=has_after, limited=limited)
-    return f"{row_select(versions=versions, old_values=False)} WHERE kv.id IN ({ids})"
+    select = row_select(versions=versions, old_values=False, values=values)
+    return f"{select} WHERE kv.id IN ({ids})"
 
 
 def count_sql(*, has_hi: bool) -> str:
