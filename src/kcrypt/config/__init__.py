@@ -30,6 +30,7 @@ from kcrypt.config.model import (
     ResourceConfiguration,
 )
 from kcrypt.config.resolve import GroupResource, ResourceMasked, ResourceRules, assign
+from kcrypt.config.snapshot import ConfigSnapshot, build_snapshot
 from kcrypt.config.validate import decode_secret, validate
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigError",
     "ConfigInvalid",
     "ConfigLoadError",
+    "ConfigSnapshot",
     "EncryptionConfiguration",
     "FieldError",
     "GroupResource",
@@ -52,6 +54,7 @@ __all__ = [
     "Transformers",
     "aggregate_message",
     "assign",
+    "build_snapshot",
     "build_transformers",
     "config_hash",
     "decode_secret",

@@ -80,6 +80,21 @@ class PrefixChain:
         )
         self._no_match = no_match
 
+    @property
+    def write_prefix(self) -> str:
+        """The full prefix new values get (``k8s:enc:aescbc:v1:key1:``; ``""`` for identity).
+
+        Read off the first provider at every nesting level, so nothing has to
+        be encrypted to learn it (a probe would cost a KMS call)."""
+        out = ""
+        chain: PrefixChain | None = self
+        while chain is not None:
+            first = chain.providers[0]
+            out += first.prefix.decode("utf-8", "backslashreplace")
+            inner = first.transformer
+            chain = inner if isinstance(inner, PrefixChain) else None
+        return out
+
     def to_storage(self, plaintext: bytes, *, context: bytes) -> bytes:
         first = self.providers[0]
         return first.prefix + first.transformer.to_storage(plaintext, context=context)
