@@ -21,7 +21,7 @@ import time
 
 from kcrypt.datastore.contract import Datastore, PutIf
 from kcrypt.datastore.endpoint import open_datastore
-from kcrypt.encryption import Reencryptor, render_config, transformer_for
+from kcrypt.encryption import Reencryptor, Target, render_config, transformer_for
 from kcrypt.encryption.keys import new_key
 from kcrypt.encryption.model import KeyConfig, ProviderKeys
 
@@ -73,7 +73,8 @@ async def bench(url: str, n: int, page: int) -> dict[str, float | str]:
         rss_loaded = rss_mib()
         raw = await raw_write_rate(ds, n, page)
         data = render_config(new)
-        engine = Reencryptor(ds, transformer_for(data), config_hash="bench", page_size=page)
+        target = Target(PREFIX, transformer_for(data), new.write_prefix)
+        engine = Reencryptor(ds, [target], config_hash="bench", page_size=page)
         t0 = time.perf_counter()
         result = await engine.run(resume=False)
         secs = time.perf_counter() - t0

@@ -7,6 +7,7 @@ import pytest
 from kcrypt.passphrase import (
     ScryptParams,
     SealedFormatError,
+    Sealer,
     WrongPassphrase,
     is_sealed,
     open_sealed,
@@ -62,3 +63,19 @@ def test_one_flipped_byte_is_refused() -> None:
     flipped = blob[:-6] + ("A" if blob[-6] != "A" else "B") + blob[-5:]
     with pytest.raises((WrongPassphrase, SealedFormatError)):
         open_sealed(f"{head}:{flipped}", "pw")
+
+
+def test_a_sealer_derives_once_per_salt_and_reseals_with_the_salt_it_opened() -> None:
+    a = Sealer("cluster-token-0123456789", params=FAST)
+    first = a.seal(b"state v1", aad=b"/kcrypt/encryption/state")
+    b = Sealer("cluster-token-0123456789", params=FAST)
+    assert b.open(first, aad=b"/kcrypt/encryption/state") == b"state v1"
+    again = b.seal(b"state v2", aad=b"/kcrypt/encryption/state")
+    salt_of = lambda text: text.rpartition(":")[2][:20]  # noqa: E731 - base64 of the salt
+    assert salt_of(again) == salt_of(first)
+    assert open_sealed(again, "cluster-token-0123456789", aad=b"/kcrypt/encryption/state") == (
+        b"state v2"
+    )
+    with pytest.raises(WrongPassphrase):
+        Sealer("another-token-0123456789", params=FAST).open(again, aad=b"/kcrypt/encryption/state")
+    assert "cluster-token" not in repr(a)

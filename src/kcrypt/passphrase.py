@@ -36,6 +36,7 @@ __all__ = [
     "PREFIX",
     "ScryptParams",
     "SealedFormatError",
+    "Sealer",
     "WrongPassphrase",
     "derive_key",
     "is_sealed",
@@ -109,10 +110,7 @@ def seal(
     return f"{PREFIX}{params.log2_n}:{params.r}:{params.p}:{blob}"
 
 
-def open_sealed(
-    text: str | bytes, secret: str | bytes, *, aad: bytes = b"", what: str = "sealed data"
-) -> bytes:
-    """The data :func:`seal` sealed; :class:`WrongPassphrase` if ``secret`` is not it."""
+def _parse(text: str | bytes, what: str) -> tuple[ScryptParams, bytes, bytes, bytes]:
     if isinstance(text, bytes):
         text = text.decode("ascii", "replace")
     text = text.strip()
@@ -126,9 +124,65 @@ def open_sealed(
         raise SealedFormatError(f"the {what} is damaged (unreadable header)") from None
     if len(blob) < _SALT + _NONCE + _TAG:
         raise SealedFormatError(f"the {what} is truncated")
-    salt, nonce, sealed = blob[:_SALT], blob[_SALT : _SALT + _NONCE], blob[_SALT + _NONCE :]
+    return params, blob[:_SALT], blob[_SALT : _SALT + _NONCE], blob[_SALT + _NONCE :]
+
+
+def open_sealed(
+    text: str | bytes, secret: str | bytes, *, aad: bytes = b"", what: str = "sealed data"
+) -> bytes:
+    """The data :func:`seal` sealed; :class:`WrongPassphrase` if ``secret`` is not it."""
+    params, salt, nonce, sealed = _parse(text, what)
     key = derive_key(secret, salt=salt, params=params)
     try:
         return AESGCM(key.reveal()).decrypt(nonce, sealed, aad)
     except InvalidTag:
         raise WrongPassphrase(what) from None
+
+
+class Sealer:
+    """:func:`seal` / :func:`open_sealed` for data sealed again and again under one secret.
+
+    Why: the cluster's encryption state is sealed with the server token and
+    opened on every change a server watches; one scrypt derivation per open
+    would cost ~0.1 s each. A sealer derives once per salt and keeps the key
+    (in :class:`SecretBytes`) for its lifetime; it seals with the salt it last
+    opened (so every server converges on one salt) or one of its own.
+    """
+
+    __slots__ = ("_keys", "_params", "_salt", "_secret")
+
+    def __init__(self, secret: str | bytes, *, params: ScryptParams = DEFAULT_PARAMS) -> None:
+        if not secret:
+            raise ValueError("a sealing secret must not be empty")
+        self._secret = SecretBytes(secret.encode() if isinstance(secret, str) else secret)
+        self._params = params
+        self._keys: dict[tuple[bytes, ScryptParams], SecretBytes] = {}
+        self._salt: tuple[bytes, ScryptParams] | None = None
+
+    def __repr__(self) -> str:
+        return f"Sealer(params={self._params})"
+
+    def _key(self, salt: bytes, params: ScryptParams) -> SecretBytes:
+        key = self._keys.get((salt, params))
+        if key is None:
+            key = derive_key(self._secret.reveal(), salt=salt, params=params)
+            self._keys[(salt, params)] = key
+        return key
+
+    def seal(self, data: bytes, *, aad: bytes = b"") -> str:
+        if self._salt is None:
+            self._salt = (os.urandom(_SALT), self._params)
+        salt, params = self._salt
+        nonce = os.urandom(_NONCE)
+        sealed = AESGCM(self._key(salt, params).reveal()).encrypt(nonce, data, aad)
+        blob = base64.b64encode(salt + nonce + sealed).decode()
+        return f"{PREFIX}{params.log2_n}:{params.r}:{params.p}:{blob}"
+
+    def open(self, text: str | bytes, *, aad: bytes = b"", what: str = "sealed data") -> bytes:
+        params, salt, nonce, sealed = _parse(text, what)
+        try:
+            data = AESGCM(self._key(salt, params).reveal()).decrypt(nonce, sealed, aad)
+        except InvalidTag:
+            raise WrongPassphrase(what) from None
+        self._salt = (salt, params)
+        return data

@@ -1,14 +1,13 @@
-"""Two services on one datastore: the HA gate, from the service's side (memory://).
+"""Two controllers on one datastore: the HA gate, seen from inside (memory://).
 
-The second server does not follow on its own here: the test calls its
-``sync()`` by hand, so each step of ``rotate-keys`` can be observed while a
-server lags. No value may be rewritten before every live server can read the
-new key, and the new key may not write before every live server has it.
+The second server's controller loop does not run here: the test applies its
+config by hand (``sync``), so each step of ``rotate-keys`` can be observed
+while a server lags. No value may be rewritten before every live server can
+read the new key, and the new key may not write before every live server has it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,16 +15,13 @@ import pytest
 
 from kcrypt.datastore.contract import Datastore
 from kcrypt.datastore.endpoint import open_datastore
-from kcrypt.encryption import STATE_KEY, EncryptionService, StateStore, parse_config
+from kcrypt.encryption import Action, parse_config
 from kcrypt.encryption.errors import HashMismatch
-from kcrypt.encryption.ha import ClusterMember
-from kcrypt.encryption.sealing import TokenSealer
-from kcrypt.encryption.servers import ServerPublisher
-from kcrypt.server.leader import LeaderElection
 
+from ._node import Node, body
 from .test_procedures import first_boot, raw, seed_values
 
-TOKEN = "a-cluster-token"
+TOKEN = "a-cluster-token-0123456789"
 
 
 @pytest.fixture
@@ -35,28 +31,18 @@ async def ds() -> AsyncIterator[Datastore]:
     await store.close()
 
 
-def server(ds: Datastore, base: Path, node: str, *, generated: bool = False) -> EncryptionService:
-    applied: list[bytes] = []
-    cluster = ClusterMember(
-        ds,
-        publisher=ServerPublisher(ds, node=node, ttl=5, renew_interval=1),
-        elector=LeaderElection(ds, identity=node, ttl=5, renew_interval=1, retry_interval=0.05),
-        poll_interval=0.05,
-    )
-    return EncryptionService(
-        ds,
-        config_path=base / node / "encryption-config.json",
-        node_name=node,
-        apply_config=applied.append,
-        page_size=25,
-        sealer=TokenSealer(TOKEN, record_key=STATE_KEY),
-        cluster=cluster,
-        generated=generated,
-    )
+def server(ds: Datastore, base: Path, node: str, *, generated: bool = False) -> Node:
+    path = base / node / "encryption-config.json"
+    return Node(ds, path, node=node, token=TOKEN, generated=generated)
 
 
-async def state_of(ds: Datastore) -> tuple[str, bool | None]:
-    state, _ = await StateStore(ds, sealer=TokenSealer(TOKEN, record_key=STATE_KEY)).load()
+async def sync(node: Node) -> None:
+    """What the lagging server's loop would do on its next wake: apply the state."""
+    await node.controller.apply_if_needed()
+
+
+async def state_of(node: Node) -> tuple[str, bool | None]:
+    state, _ = await node.store.load()
     assert state is not None
     return state.config_hash, state.job.promote if state.job else None
 
@@ -65,10 +51,6 @@ async def all_under(ds: Datastore, config: bytes) -> bool:
     prefix = parse_config(config).write_prefix.encode()
     values = (await raw(ds)).values()
     return bool(values) and all(v.startswith(prefix) for v in values)
-
-
-async def settle() -> None:
-    await asyncio.sleep(0.4)  # many gate polls (0.05 s): what could happen, would
 
 
 async def test_rotate_keys_waits_for_the_lagging_server_at_each_step(
@@ -80,38 +62,38 @@ async def test_rotate_keys_waits_for_the_lagging_server_at_each_step(
     await s1.start()
     first_boot(tmp_path / "s2" / "encryption-config.json")  # s2's own fresh key ...
     s2 = server(ds, tmp_path, "s2", generated=True)
-    await s2.start()  # ... replaced by the cluster's
-    assert s2.config_path.read_bytes() == boot
+    await s2.start(run=False)  # ... replaced by the cluster's
+    assert s2.config == boot
     assert await all_under(ds, boot)
 
-    await s1.apply({"stage": "rotate_keys"})
-    staged_hash, promote = await state_of(ds)
+    await s1.svc.apply(body("rotate-keys"))
+    staged_hash, promote = await state_of(s1)
     assert promote is True
-    staged = parse_config(s1.config_path.read_bytes())
+    staged = parse_config(s1.config)
     assert staged.write_prefix == parse_config(boot).write_prefix  # the new key only reads
-    await settle()
-    assert await state_of(ds) == (staged_hash, True)  # s2 lags: no promotion
+    step = await s1.settle()
+    assert (step.action, step.reason) == (Action.WAIT, "servers-not-converged")
+    assert "waiting for s2 to apply config" in step.message
+    assert await state_of(s1) == (staged_hash, True)  # s2 lags: no promotion
     assert await all_under(ds, boot)
+    assert (await s1.status())["controller"]["reason"] == "servers-not-converged"
 
-    await s2.sync()  # s2 can read the new key now
-    for _ in range(100):
-        promoted_hash, promote = await state_of(ds)
-        if promote is False:
-            break
-        await asyncio.sleep(0.05)
-    assert promote is False
-    await settle()
+    await sync(s2)  # s2 can read the new key now
+    step = await s1.settle()  # promoted, then waiting for s2 again
+    promoted_hash, promote = await state_of(s1)
+    assert promote is False and step.reason == "servers-not-converged"
     assert await all_under(ds, boot)  # s2 has not applied the promoted config: no rewrite
 
-    await s2.sync()
-    await s1.wait_idle()
-    await s2.sync()
-    await s2.wait_idle()
-    final_hash, job = await state_of(ds)
+    await sync(s2)
+    await s1.settle()  # the pass, the proof, the removal: then s2 lags again
+    await sync(s2)
+    await s1.settle()
+    final_hash, job = await state_of(s1)
     assert job is None and final_hash not in (staged_hash, promoted_hash)
-    final = s1.config_path.read_bytes()
+    final = s1.config
     assert await all_under(ds, final) and not await all_under(ds, boot)
-    assert s2.config_path.read_bytes() == s1.config_path.read_bytes()
+    await sync(s2)
+    assert s2.config == s1.config
     status = await s2.status()
     assert status["stage"] == "reencrypt_finished" and status["hashmatch"] is True
     await s1.close()
@@ -124,13 +106,13 @@ async def test_a_lagging_server_makes_stage_commands_refuse_unless_forced(
     first_boot(tmp_path / "s1" / "encryption-config.json")
     s1, s2 = server(ds, tmp_path, "s1"), server(ds, tmp_path, "s2")
     await s1.start()
-    await s2.start()
-    await s1.apply({"stage": "prepare"})  # s2 does not follow
+    await s2.start(run=False)
+    await s1.svc.apply(body("prepare"))  # s2 does not follow
     status = await s1.status()
     assert status["hasherror"] == "hash does not match between s1 and s2"
     assert [r["applied"] for r in status["servers"]] == [True, False]
     with pytest.raises(HashMismatch, match="hash does not match between s1 and s2"):
-        await s1.apply({"stage": "rotate"})
-    await s1.apply({"stage": "rotate", "force": True})
-    await s2.sync()
+        await s1.svc.apply(body("rotate"))
+    await s1.svc.apply(body("rotate", force=True))
+    await sync(s2)
     assert (await s2.status())["hashmatch"] is True

@@ -1,4 +1,4 @@
-"""The seed's single-server procedures through EncryptionService, checking raw stored bytes.
+"""The seed's single-server procedures through the controller, checking raw stored bytes.
 
 After each step: every value sits under the expected envelope prefix (none
 plaintext while enabled, all plaintext after disable + reencrypt) and every
@@ -18,9 +18,11 @@ from kcrypt.datastore.contract import Datastore, PutIf
 from kcrypt.datastore.endpoint import open_datastore
 from kcrypt.encryption import (
     CHECKPOINT_KEY,
-    EncryptionService,
     KeyInUse,
     Reencryptor,
+    Target,
+    check_removable,
+    key_prefix,
     parse_config,
     render_config,
     scan_key_usage,
@@ -28,7 +30,8 @@ from kcrypt.encryption import (
 )
 from kcrypt.encryption.keys import new_key
 from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
-from kcrypt.encryption.safety import check_removable, key_prefix
+
+from ._node import Node, body
 
 PREFIX = "/registry/secrets/"
 N = 120
@@ -86,30 +89,6 @@ async def assert_store(ds: Datastore, config: bytes, *, plaintext: bool = False)
         assert tf.from_storage(value, context=key.encode()).plaintext == original(i)
 
 
-class Server:
-    """A service plus what the server's live swap saw."""
-
-    def __init__(self, ds: Datastore, path: Path, provider: str = "aescbc") -> None:
-        self.applied: list[bytes] = []
-        self.svc = EncryptionService(
-            ds,
-            config_path=path,
-            node_name="node-1",
-            provider=provider,  # type: ignore[arg-type]
-            apply_config=self.applied.append,
-            page_size=25,
-        )
-
-    async def run(self, body: dict[str, object]) -> dict[str, object]:
-        out = await self.svc.apply(body)
-        await self.svc.wait_idle()
-        return out
-
-    @property
-    def config(self) -> bytes:
-        return self.svc.config_path.read_bytes()
-
-
 def first_boot(path: Path, provider: str = "aescbc") -> bytes:
     config = KeyConfig((ProviderKeys(provider, (new_key(provider),)), ProviderKeys("identity")))
     data = render_config(config)
@@ -122,24 +101,23 @@ async def test_classic_prepare_rotate_reencrypt(store: Datastore, tmp_path: Path
     path = tmp_path / "server/cred/encryption-config.json"
     boot = first_boot(path)
     await seed_values(store, config=boot)
-    server = Server(store, path)
-    await server.svc.start()
-    assert (await server.svc.status())["stage"] == "start"
+    server = await Node(store, path).start()
+    assert (await server.status())["stage"] == "start"
 
     await server.run({"stage": "prepare", "force": False, "skip": False})
-    status = await server.svc.status()
+    status = await server.status()
     assert status["stage"] == "prepare" and len(status["inactivekeys"]) == 1
     await assert_store(store, server.config)  # the old key still writes: nothing rewritten
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert server.applied[-1] == server.config
+    assert server.hooks.applied[-1] == server.config
 
     await server.run({"stage": "rotate", "force": False, "skip": False})
-    assert (await server.svc.status())["stage"] == "rotate"
+    assert (await server.status())["stage"] == "rotate"
     new_prefix = parse_config(server.config).write_prefix
     assert new_prefix != parse_config(boot).write_prefix
 
     await server.run({"stage": "reencrypt_active", "force": False, "skip": False})
-    status = await server.svc.status()
+    status = await server.status()
     assert status["stage"] == "reencrypt_finished"
     assert "inactivekeys" not in status  # the old key is gone
     assert parse_config(server.config).write_prefix == new_prefix
@@ -150,16 +128,15 @@ async def test_rotate_keys_and_provider_switch(store: Datastore, tmp_path: Path)
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
     await seed_values(store, config=boot)
-    server = Server(store, path)
-    await server.svc.start()
+    server = await Node(store, path).start()
     await server.run({"stage": "rotate_keys", "force": False, "skip": False})
-    status = await server.svc.status()
+    status = await server.status()
     assert status["stage"] == "reencrypt_finished" and "inactivekeys" not in status
     await assert_store(store, server.config)
 
     for provider in ("secretbox", "aesgcm"):
-        server = Server(store, path, provider)
-        await server.svc.start()
+        await server.close()
+        server = await Node(store, path, provider=provider).start()
         await server.run({"stage": "rotate_keys", "force": False, "skip": False})
         cfg = parse_config(server.config)
         assert [p.kind for p in cfg.providers] == [provider, "identity"]
@@ -172,18 +149,17 @@ async def test_disable_then_enable_with_reencrypt_force_skip(
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
     await seed_values(store, config=boot)
-    server = Server(store, path)
-    await server.svc.start()
+    server = await Node(store, path).start()
 
     await server.run({"enable": False, "force": False, "skip": False})
     await server.run({"stage": "reencrypt_active", "force": True, "skip": True})
-    status = await server.svc.status()
+    status = await server.status()
     assert status["enable"] is False and status["stage"] == "start"
     await assert_store(store, server.config, plaintext=True)
 
     await server.run({"enable": True, "force": False, "skip": False})
     await server.run({"stage": "reencrypt_active", "force": True, "skip": True})
-    status = await server.svc.status()
+    status = await server.status()
     assert status["enable"] is True and status["stage"] == "start"
     assert server.config == boot  # same key, same bytes, same hash
     await assert_store(store, server.config)
@@ -192,11 +168,10 @@ async def test_disable_then_enable_with_reencrypt_force_skip(
 async def test_enable_on_a_server_without_any_config(store: Datastore, tmp_path: Path) -> None:
     path = tmp_path / "cred/encryption-config.json"
     await seed_values(store)
-    server = Server(store, path)
-    await server.svc.start()
-    assert await server.svc.status() == {"stage": "", "activekey": ""}
+    server = await Node(store, path).start()
+    assert await server.status() == {"stage": "", "activekey": ""}
     await server.run({"enable": True, "force": False, "skip": False})
-    assert (await server.svc.status())["enable"] is True
+    assert (await server.status())["enable"] is True
     await assert_store(store, server.config)
 
 
@@ -205,22 +180,20 @@ async def test_restart_keeps_state_and_rewrites_a_stale_local_file(
 ) -> None:
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
-    server = Server(store, path)
-    await server.svc.start()
+    server = await Node(store, path).start()
     await server.run({"stage": "prepare", "force": False, "skip": False})
     prepared = server.config
     path.write_bytes(boot)  # a stale disk copy: the datastore wins
-    again = Server(store, path)
-    await again.svc.start()
-    assert again.config == prepared and again.applied == [prepared]
-    assert (await again.svc.status())["stage"] == "prepare"
+    await server.close()
+    again = await Node(store, path).start()
+    assert again.config == prepared and again.hooks.applied == [prepared]
+    assert (await again.status())["stage"] == "prepare"
 
 
 async def test_dry_run_changes_nothing_and_redacts(store: Datastore, tmp_path: Path) -> None:
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
-    server = Server(store, path)
-    await server.svc.start()
+    server = await Node(store, path).start()
     out = await server.svc.apply(
         {"stage": "prepare", "force": False, "skip": False, "dryRun": True}
     )
@@ -230,7 +203,7 @@ async def test_dry_run_changes_nothing_and_redacts(store: Datastore, tmp_path: P
 
     secret = base64.b64encode(parse_config(boot).providers[0].keys[0].secret.reveal()).decode()
     assert secret not in str(out)
-    assert server.config == boot and (await server.svc.status())["stage"] == "start"
+    assert server.config == boot and (await server.status())["stage"] == "start"
 
 
 async def test_wrong_stage_is_refused_with_the_real_message(
@@ -238,12 +211,16 @@ async def test_wrong_stage_is_refused_with_the_real_message(
 ) -> None:
     path = tmp_path / "cred/encryption-config.json"
     first_boot(path)
-    server = Server(store, path)
-    await server.svc.start()
+    server = await Node(store, path).start()
     from kcrypt.encryption import IncorrectStage
 
     with pytest.raises(IncorrectStage, match=r"^incorrect stage: start found on node node-1$"):
         await server.svc.apply({"stage": "rotate", "force": False, "skip": False})
+
+
+def targets(config: bytes) -> list[Target]:
+    tf = transformer_for(config)
+    return [Target(PREFIX, tf, parse_config(config).write_prefix)]
 
 
 async def test_resume_after_cancel_midway(store: Datastore, tmp_path: Path) -> None:
@@ -270,25 +247,25 @@ async def test_resume_after_cancel_midway(store: Datastore, tmp_path: Path) -> N
                 self.pages += 1
             return await store.txn_put(puts)
 
-    server = Server(Pausing(), path)  # type: ignore[arg-type]
-    await server.svc.start()
-    await server.svc.apply({"stage": "rotate_keys", "force": False, "skip": False})
-    await gate.wait()
-    await server.svc.close()  # cancelled after 2 pages
+    server = await Node(Pausing(), path).start()  # type: ignore[arg-type]
+    await server.svc.apply(body("rotate-keys"))
+    await asyncio.wait_for(gate.wait(), 30)
+    await server.close()  # cancelled after 2 pages
     values = await raw(store)
     target = parse_config(server.config).write_prefix.encode()
     done = sum(v.startswith(target) for v in values.values())
     assert 0 < done < N
-    status = await server.svc.status()
-    assert status["stage"] == "reencrypt_active" and status["reencrypt"]["running"] is False
+    again = Node(store, path)
+    status = await again.status()
+    assert status["stage"] == "reencrypt_active" and status["reencrypt"]["done"] == 50
 
-    again = Server(store, path)
-    await again.svc.start()  # resumes from the checkpoint
-    await again.svc.wait_idle()
-    assert (await again.svc.status())["stage"] == "reencrypt_finished"
+    await again.start()  # resumes from the checkpoint
+    await again.settle()
+    assert (await again.status())["stage"] == "reencrypt_finished"
     await assert_store(store, again.config)
     ckpt = await store.get(CHECKPOINT_KEY)
     assert ckpt is not None and b'"finished":true' in ckpt.value
+    assert b'"done":120' in ckpt.value  # the resumed pass did not start over
 
 
 async def test_concurrent_writer_is_skipped_and_ends_under_the_new_key(
@@ -317,7 +294,8 @@ async def test_concurrent_writer_is_skipped_and_ends_under_the_new_key(
                 assert (await store.update(victim, value, mod_revision=kv.mod_revision)).ok
             return await store.txn_put(puts)
 
-    result = await Reencryptor(Racing(), tf, config_hash="h", page_size=50).run()  # type: ignore[arg-type]
+    engine = Reencryptor(Racing(), targets(new), config_hash="h", page_size=50)  # type: ignore[arg-type]
+    result = await engine.run()
     assert result.skipped == 1 and result.rewritten == N - 1 and result.done == N
     values = await raw(store)
     assert all(v.startswith(f"k8s:enc:aescbc:v1:{k1.name}:".encode()) for v in values.values())
@@ -340,44 +318,50 @@ async def test_key_removal_refused_with_counts_while_a_value_uses_it(
     assert f"refusing to remove key {k0.name}" in str(err.value)
     assert f"{key_prefix('aescbc', k0.name)}: {N}" in str(err.value)
     # after a pass everything moved: the removal is allowed
-    await Reencryptor(store, transformer_for(render_config(config)), config_hash="h").run()
+    await Reencryptor(store, targets(render_config(config)), config_hash="h").run()
     usage = await scan_key_usage(store, PREFIX, known_names=names)
     check_removable(usage, [("aescbc", k0.name)], prefix=PREFIX)
     assert usage == {key_prefix("aescbc", k1.name): N}
 
 
-async def test_service_keeps_the_old_key_when_a_value_still_uses_it(
+async def test_controller_keeps_the_old_key_when_a_value_written_during_the_pass_uses_it(
     store: Datastore, tmp_path: Path
 ) -> None:
+    """A writer that still encrypts with the old key (a server cut off from the
+    cluster) writes behind the pass: the proof finds it, and the key stays."""
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
     await seed_values(store, config=boot)
-    server = Server(store, path)
-    await server.svc.start()
-    await server.run({"stage": "prepare", "force": False, "skip": False})
-    await server.run({"stage": "rotate", "force": False, "skip": False})
+    server = await Node(store, path).start()
+    await server.run(body("prepare"))
+    await server.run(body("rotate"))
     rotated = server.config
-    # a value the pass cannot see yet: written with the old key behind its back, after the scan
-    real_range = store.range
+    old = transformer_for(boot)
+    rogue = f"{PREFIX}ns0/a-rogue"  # sorts before every value: behind the pass at once
 
-    async def hide_last(prefix: str, **kw):  # type: ignore[no-untyped-def]
-        page = await real_range(prefix, **kw)
-        if "revision" not in kw and prefix == PREFIX:  # the pass, not the safety scan
-            return type(page)(
-                tuple(kv for kv in page.kvs if not kv.key.endswith("s00007")),
-                page.revision,
-                page.more,
-            )
-        return page
+    class Rogue:
+        """Delegates to the store; one old-key write lands after the pass's first page."""
 
-    store.range = hide_last  # type: ignore[method-assign]
-    try:
-        await server.run({"stage": "reencrypt_active", "force": False, "skip": False})
-    finally:
-        store.range = real_range  # type: ignore[method-assign]
-    status = await server.svc.status()
+        def __init__(self) -> None:
+            self.done = False
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        async def txn_put(self, puts):  # type: ignore[no-untyped-def]
+            result = await store.txn_put(puts)
+            if not self.done and any(p.key.startswith(PREFIX) for p in puts):
+                self.done = True
+                await store.create(rogue, old.to_storage(original(999), context=rogue.encode()))
+            return result
+
+    await server.close()
+    server = await Node(Rogue(), path).start()  # type: ignore[arg-type]
+    await server.run(body("reencrypt"))
+    status = await server.status()
     assert status["stage"] == "reencrypt_active"
     assert "refusing to remove key" in status["reencrypt"]["error"]
+    assert status["controller"]["reason"] == "reencrypt-failed"
     assert server.config == rotated  # both keys kept: nothing became unreadable
     values = await raw(store)
     tf = transformer_for(server.config)

@@ -7,14 +7,13 @@ import asyncio
 import pytest
 
 from kcrypt.datastore.endpoint import open_datastore
+from kcrypt.encryption.publisher import ServerPublisher, list_servers
 from kcrypt.encryption.servers import (
     LIVE_PREFIX,
     Convergence,
-    ServerPublisher,
     ServerRecord,
     ServerView,
     convergence,
-    list_servers,
 )
 
 H1, H2 = "1" * 64, "2" * 64
@@ -49,9 +48,9 @@ CASES = {
         [live("s1"), live("s2", stage="prepare")],
         Convergence(True, (), (), "hash does not match between s1 and s2"),
     ),
-    "a down server with the right hash => still a mismatch, but not lagging": (
+    "a down server with the right hash => named as down, not as a mismatch": (
         [live("s1"), live("s2"), down("s3")],
-        Convergence(True, (), ("s3",), "hash does not match between s1 and s3"),
+        Convergence(True, (), ("s3",), "s3 is down (last seen never)"),
     ),
     "every server agrees but none runs the datastore's config => named against datastore": (
         [live("s1", H2), live("s2", H2)],
@@ -61,15 +60,31 @@ CASES = {
         [live("s1"), live("s2", conflict="changed by hand")],
         Convergence(False, ("s2",), (), "hash does not match between s1 and s2"),
     ),
-    "only down servers => the first down one is named": (
+    "only down servers => every one is named as down": (
         [down("s2"), down("s1")],
-        Convergence(True, (), ("s1", "s2"), "hash does not match between datastore and s1"),
+        Convergence(
+            True, (), ("s1", "s2"), "s1 is down (last seen never); s2 is down (last seen never)"
+        ),
+    ),
+    "a down server with another hash => named as down: its hash says nothing now": (
+        [live("s1"), down("s3", H2)],
+        Convergence(True, (), ("s3",), "s3 is down (last seen never)"),
+    ),
+    "a real mismatch among live servers is named before a down server": (
+        [live("s1"), live("s2", H2), down("s3")],
+        Convergence(False, ("s2",), ("s3",), "hash does not match between s1 and s2"),
     ),
     "servers are compared in name order, whatever the listing order": (
         [live("s3", H2), live("s1"), live("s2")],
         Convergence(False, ("s3",), (), "hash does not match between s1 and s3"),
     ),
 }
+
+
+def test_a_down_server_is_named_with_when_it_was_last_seen() -> None:
+    s3 = ServerView(ServerRecord("s3", H1, "start", last_seen=1764547200.0), False)
+    conv = convergence([live("s1"), s3], H1)
+    assert conv.hash_error == "s3 is down (last seen 2025-12-01T00:00:00Z)"
 
 
 @pytest.mark.parametrize(("servers", "expected"), CASES.values(), ids=CASES.keys())

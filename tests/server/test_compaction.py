@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kcrypt.datastore import Compacted, Datastore, open_datastore
-from kcrypt.server.compaction import Compactor, compact_now
+from kcrypt.datastore import Compacted, Datastore, compact_history, open_datastore
+from kcrypt.server.compaction import Compactor
 
 OLD = b"k8s:enc:aescbc:v1:old:" + bytes(32)
 NEW = b"k8s:enc:aescbc:v1:new:" + bytes(32)
@@ -28,7 +28,7 @@ async def test_compact_now_drops_the_value_written_under_the_old_key(store: Data
     await store.update("/registry/secrets/default/s", NEW, mod_revision=rev)
     assert (await store.get("/registry/secrets/default/s", revision=rev)) is not None
 
-    await compact_now(store)
+    await compact_history(store)
 
     with pytest.raises(Compacted):
         await store.get("/registry/secrets/default/s", revision=rev)
@@ -41,7 +41,7 @@ async def test_no_sqlite_row_keeps_the_old_ciphertext(tmp_path: Path) -> None:
     try:
         rev = await ds.create("/registry/secrets/default/s", OLD)
         await ds.update("/registry/secrets/default/s", NEW, mod_revision=rev)
-        await compact_now(ds)
+        await compact_history(ds)
     finally:
         await ds.close()
     with sqlite3.connect(tmp_path / "state.db") as db:
@@ -89,7 +89,7 @@ async def test_compacted_values_are_not_left_in_the_sqlite_file(tmp_path: Path) 
             key = f"/registry/secrets/default/s{i}"
             rev = await ds.create(key, marker)
             await ds.update(key, NEW, mod_revision=rev)
-        await compact_now(ds)
+        await compact_history(ds)
     finally:
         await ds.close()
     with sqlite3.connect(tmp_path / "state.db") as db:  # fold the WAL into the file

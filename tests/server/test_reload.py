@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from kcrypt.config import config_hash, dump_json, generate
+from kcrypt.config import build_snapshot, config_hash, dump_json, generate
 from kcrypt.server.metrics import ReloadMetrics, apiserver_id_hash
 from kcrypt.server.reload import ReloadController, ReloadOutcome
 
@@ -54,6 +54,7 @@ def rig(tmp_path: Path) -> Rig:
         metrics=ReloadMetrics(prom, apiserver_id="kcrypt-t"),
         applied_hash=config_hash(path.read_bytes()),
         interval=0.1,
+        build=build_snapshot,
     )
     return Rig(path, registry, prom, controller)
 

@@ -45,8 +45,14 @@ class Connection:
     verify: str | bool
 
 
-def connection_settings(data_dir: Path, *, token: str | None, server: str) -> Connection:
-    """``--token`` (KCRYPT_TOKEN), else ``<data-dir>/server/token``; CA: ``server-ca.crt``."""
+def connection_settings(data_dir: Path, *, token: str | None, server: str | None) -> Connection:
+    """``--token`` (KCRYPT_TOKEN), else ``<data-dir>/server/token``; CA: ``server-ca.crt``;
+    ``--server``, else the URL the server recorded in ``<data-dir>/server/url``."""
+    if not server:
+        try:
+            server = (data_dir / "server" / "url").read_text().strip() or DEFAULT_SERVER
+        except OSError:
+            server = DEFAULT_SERVER
     if not token:
         path = data_dir / "server" / "token"
         try:
@@ -98,6 +104,10 @@ class SupervisorClient:
 
     def status(self) -> dict[str, Any]:
         result = self._call("GET", "/v1-kcrypt/encrypt/status")
+        return result if isinstance(result, dict) else {}
+
+    def progress(self) -> dict[str, Any]:
+        result = self._call("GET", "/v1-kcrypt/encrypt/progress")
         return result if isinstance(result, dict) else {}
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:

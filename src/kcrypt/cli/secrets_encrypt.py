@@ -38,7 +38,7 @@ def _default_data_dir() -> Path:
 
 
 class _Ctx:
-    def __init__(self, data_dir: Path | None, token: str | None, server: str) -> None:
+    def __init__(self, data_dir: Path | None, token: str | None, server: str | None) -> None:
         self.data_dir, self.token, self.server = data_dir, token, server
 
     def client(self) -> Any:
@@ -53,9 +53,9 @@ def _shared(f: Callable[..., Any]) -> Callable[..., Any]:
         "--server",
         "-s",
         envvar="KCRYPT_URL",
-        default="https://127.0.0.1:6443",
-        show_default=True,
-        help="(cluster) Server to connect to",
+        default=None,
+        help="(cluster) Server to connect to (default: the URL the server of --data-dir "
+        "recorded, else https://127.0.0.1:6443)",
     )(f)
     f = click.option(
         "--token",
@@ -76,7 +76,7 @@ def _shared(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _ctx(data_dir: Path | None, token: str | None, server: str) -> _Ctx:
+def _ctx(data_dir: Path | None, token: str | None, server: str | None) -> _Ctx:
     return _Ctx(data_dir, token, server)
 
 
@@ -97,16 +97,21 @@ def _send(
     with ctx.client() as client:
         result = client.apply(dict(body))
         if dry_run:
-            click.echo(
-                f"# {command}: stage would become {result.get('stage')}"
-                + (", then every secret is re-encrypted" if result.get("reencrypt") else "")
-            )
+            click.echo(_dry_run_line(command, result))
             click.echo(result.get("config", ""))
             return
-        if wait:
-            _wait(client)
+        if wait and "generation" in result:
+            _wait(client, generation=int(result["generation"]))
         _settle(client, timeout=timeout)
     click.echo(done)
+
+
+def _dry_run_line(command: str, result: dict[str, Any]) -> str:
+    current, stage = result.get("currentStage"), result.get("stage")
+    line = f"# {command}: " + (
+        f"stage stays {stage}" if stage == current else f"stage would become {stage}"
+    )
+    return line + (", then every secret is re-encrypted" if result.get("reencrypt") else "")
 
 
 def _settle(client: Any, *, timeout: float) -> None:
@@ -136,56 +141,74 @@ def _settle(client: Any, *, timeout: float) -> None:
         time.sleep(POLL_SECONDS)
 
 
-def _wait(client: Any) -> None:
-    """Poll status until no pass runs; raise the pass's error if it stopped on one."""
+def _wait(client: Any, *, generation: int) -> None:
+    """Until the job the command at ``generation`` started has ended (the pass, the
+    proof, the key removal, the compaction); its error if it stopped on one.
+    Progress: a rich bar on a TTY, a line every 2 s otherwise, the final counts last."""
     from kcrypt.encryption.status import progress_line
 
-    tty = sys.stdout.isatty()
-    bar: Any = None
-    task: Any = None
-    last_log = 0.0
+    bar = _Bar() if sys.stdout.isatty() else None
+    last_log, delay = 0.0, 0.05
     try:
         while True:
-            status = client.status()
-            progress = status.get("reencrypt") or {}
-            running = bool(progress.get("running"))
-            if tty and progress:
-                if bar is None:
-                    from rich.progress import (
-                        BarColumn,
-                        MofNCompleteColumn,
-                        Progress,
-                        TextColumn,
-                        TimeRemainingColumn,
-                    )
-
-                    bar = Progress(
-                        TextColumn("re-encrypting secrets"),
-                        BarColumn(),
-                        MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]}/s"),
-                        TimeRemainingColumn(),
-                        transient=True,
-                    )
-                    bar.start()
-                    task = bar.add_task("reencrypt", total=progress.get("total") or None, rate="0")
-                bar.update(
-                    task,
-                    completed=progress.get("done", 0),
-                    total=progress.get("total") or None,
-                    rate=f"{float(progress.get('rate', 0)):.0f}",
-                )
-            elif progress and time.monotonic() - last_log >= 2.0:
+            doc = client.progress()
+            job, done_pass = doc.get("job"), doc.get("pass") or {}
+            if job is not None and job.get("error"):
+                raise click.ClickException(f"reencryption stopped: {job['error']}")
+            current = done_pass if job and done_pass.get("configHash") == job["configHash"] else {}
+            if bar is not None and current:
+                bar.show(current)
+            elif current and time.monotonic() - last_log >= 2.0:
                 last_log = time.monotonic()
-                click.echo(progress_line(progress), err=True)
-            if not running:
-                if progress.get("error"):
-                    raise click.ClickException(f"reencryption stopped: {progress['error']}")
-                return
-            time.sleep(POLL_SECONDS)
+                click.echo(progress_line(current), err=True)
+            if job is None and int(doc.get("generation", 0)) > generation:
+                break
+            time.sleep(delay)
+            delay = min(delay * 1.5, POLL_SECONDS)
     finally:
         if bar is not None:
             bar.stop()
+    if done_pass:
+        click.echo(progress_line(done_pass), err=True)
+
+
+class _Bar:
+    """A rich progress bar, started on the first progress document."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+
+    def show(self, progress: dict[str, Any]) -> None:
+        if self._bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("re-encrypting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}/s"),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("reencrypt", total=None, rate="0")
+        self._bar.update(
+            self._task,
+            completed=progress.get("done", 0),
+            total=progress.get("total") or None,
+            rate=f"{float(progress.get('rate', 0)):.0f}",
+        )
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 @click.group("secrets-encrypt")
@@ -203,7 +226,7 @@ def secrets_encrypt() -> None:
     show_default=True,
     help="Status format (valid values: text, json)",
 )
-def status(data_dir: Path | None, token: str | None, server: str, output: str) -> None:
+def status(data_dir: Path | None, token: str | None, server: str | None, output: str) -> None:
     """Print current status of secrets encryption"""
     from kcrypt.encryption.status import render_json, render_text
 
@@ -239,7 +262,7 @@ def _stage_command(
     def command(
         data_dir: Path | None,
         token: str | None,
-        server: str,
+        server: str | None,
         dry_run: bool,
         timeout: float,
         force: bool = False,
@@ -294,7 +317,7 @@ rotate_keys = _stage_command(
 def reencrypt(
     data_dir: Path | None,
     token: str | None,
-    server: str,
+    server: str | None,
     force: bool,
     skip: bool,
     wait: bool,

@@ -41,6 +41,21 @@ def _parse_mode(ctx: click.Context, param: click.Parameter, value: str | None) -
     return mode
 
 
+def _parse_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float:
+    """A Go duration (``720h``, ``30s``, ``1h30m``) as seconds; 0 when not given."""
+    if value is None:
+        return 0.0
+    from kcrypt.config import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"must be positive, got {value}")
+    return seconds
+
+
 @click.command("server", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
@@ -130,6 +145,15 @@ def _parse_mode(ctx: click.Context, param: click.Parameter, value: str | None) -
     help="Seconds between compactions of the datastore's history, which drop old "
     "ciphertexts (kube-apiserver's --etcd-compaction-interval); 0 disables.",
 )
+@click.option(
+    "--secrets-encryption-rotation-interval",
+    "rotation_interval",
+    callback=_parse_duration,
+    default=None,
+    metavar="DURATION",
+    help="Rotate the secrets encryption key (as rotate-keys does) once it is this old, "
+    "e.g. 720h; never rotates during a pass or while servers disagree (default: off).",
+)
 @click.option("--debug", is_flag=True, help="Log at debug level.")
 def server(
     *,
@@ -148,6 +172,7 @@ def server(
     server_lease_ttl: int,
     sync_interval: float,
     compaction_interval: float,
+    rotation_interval: float,
     debug: bool,
 ) -> None:
     """Run a Kubernetes-compatible API server for Secrets and ConfigMaps."""
@@ -182,6 +207,7 @@ def server(
             reload_interval=reload_interval,
             server_lease_ttl=server_lease_ttl,
             sync_interval=sync_interval,
+            rotation_interval=rotation_interval,
         ),
     )
     try:

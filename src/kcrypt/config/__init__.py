@@ -8,6 +8,7 @@ the envelope layer.
 
 from __future__ import annotations
 
+from kcrypt.config._go import format_duration, parse_duration
 from kcrypt.config.build import Transformers, build_transformers, kms_close_grace_period
 from kcrypt.config.errors import (
     ConfigBuildError,
@@ -60,11 +61,13 @@ __all__ = [
     "decode_secret",
     "dump_json",
     "dump_yaml",
+    "format_duration",
     "generate",
     "kms_close_grace_period",
     "load",
     "load_file",
     "new_key",
+    "parse_duration",
     "to_dict",
     "validate",
 ]

@@ -4,6 +4,7 @@ Open one with :func:`open_datastore`; engines live in ``sqlite/``,
 ``etcd/`` and ``memory.py`` and are loaded on first use.
 """
 
+from kcrypt.datastore.compaction import compact_history
 from kcrypt.datastore.contract import (
     Datastore,
     DeleteResult,
@@ -47,6 +48,7 @@ __all__ = [
     "Unavailable",
     "UpdateResult",
     "WriterLocked",
+    "compact_history",
     "open_datastore",
     "redact",
 ]

@@ -325,8 +325,11 @@ class LogStructured:
                 yield _event(row)
             if rows:
                 continue
+            # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancel
+            # that lands as the event fires, and the watcher never ends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await changed.wait()
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 
 from kcrypt.datastore.contract import Datastore, PutIf
 from kcrypt.encryption.errors import ClusterMismatch, StateConflict
-from kcrypt.encryption.servers import list_servers
-from kcrypt.encryption.statestore import NoSealing, StateStore, decode_state
+from kcrypt.encryption.publisher import list_servers
+from kcrypt.encryption.sealing import legacy_sealer
+from kcrypt.encryption.statestore import StateStore, decode_state, record_sealing
 
-__all__ = ["CLUSTER_KEY", "ClusterSettings", "join_cluster", "reseal_unsealed"]
+__all__ = ["CLUSTER_KEY", "ClusterSettings", "join_cluster", "reseal"]
 
 log = logging.getLogger("kcrypt.encryption.cluster")
 
@@ -65,6 +66,11 @@ def _flag(value: bool) -> str:
     return "on" if value else "off"
 
 
+def _hint(setting: str, value: bool) -> str:
+    """How to start with the cluster's value: a flag takes no value (k3s's style)."""
+    return f"start with {setting}" if value else f"start without {setting}"
+
+
 async def join_cluster(
     datastore: Datastore,
     settings: ClusterSettings,
@@ -88,10 +94,14 @@ async def join_cluster(
                     "--secrets-encryption",
                     _flag(settings.secrets_encryption),
                     _flag(recorded.secrets_encryption),
+                    hint=_hint("--secrets-encryption", recorded.secrets_encryption),
                 )
             if recorded.provider != settings.provider:
                 raise ClusterMismatch(
-                    "--secrets-encryption-provider", settings.provider, recorded.provider
+                    "--secrets-encryption-provider",
+                    settings.provider,
+                    recorded.provider,
+                    hint=f"start with --secrets-encryption-provider {recorded.provider}",
                 )
             return False
         if recorded == settings:
@@ -109,16 +119,27 @@ async def join_cluster(
     raise StateConflict(f"{CLUSTER_KEY} keeps changing; retry")
 
 
-async def reseal_unsealed(datastore: Datastore, store: StateStore) -> bool:
-    """Seal a state record written unsealed (``"sealing":"none"``, before HA); True if done.
+async def reseal(datastore: Datastore, store: StateStore, *, token: str | None) -> bool:
+    """Seal again, with ``store``'s sealer, a record an earlier version sealed; True if done.
 
-    Servers of that version wrote the config in base64 beside the datastore
-    it protects; from now on only the token opens it.
+    Earlier versions wrote it unsealed (base64 beside the datastore it
+    protects) or sealed with HKDF of the token, which is cheap to attack
+    offline; from now on only scrypt of the token opens it.
     """
     kv = await datastore.get(store.key)
-    if kv is None or b'"sealing":"none"' not in kv.value:
+    if kv is None:
         return False
-    state = decode_state(kv.value, sealer=NoSealing())
+    name = record_sealing(kv.value)
+    if name == store.sealer.name:
+        return False
+    old = legacy_sealer(name, token=token, record_key=store.key)
+    if old is None:
+        return False  # unknown: the load reports it
+    state = decode_state(kv.value, sealer=old)
     await store.save(state, mod_revision=kv.mod_revision)
-    log.warning("the encryption state record was not sealed: sealed it with the server token")
+    log.warning(
+        "the encryption state record was sealed as %r: sealed it again with the server "
+        "token (scrypt)",
+        name,
+    )
     return True

@@ -9,9 +9,13 @@ kcrypt renders the same bytes for the same keys::
      {"name":"aescbckey","secret":"<b64>"}]}},{"identity":{}}]}]}
 
 Parsing accepts any JSON or YAML EncryptionConfiguration whose single
-resources entry covers ``secrets`` with aescbc, aesgcm, secretbox and identity
-providers; anything else cannot be managed by the workflow
-(k3s: ``unsupported encryption keys found``).
+resources entry names ``secrets`` (and possibly other resources, such as
+``configmaps``) with aescbc, aesgcm, secretbox and identity providers, and
+renders every one of them back: a resource dropped from the rendered file
+would leave its values unreadable once their key leaves the config.
+Anything the workflow cannot render -- wildcards, several entries, KMS or
+unknown fields -- is refused before anything is saved (k3s: ``unsupported
+encryption keys found``).
 """
 
 from __future__ import annotations
@@ -24,13 +28,20 @@ from typing import Any
 
 import yaml
 
-from kcrypt.config import ConfigError, build_transformers, load
+from kcrypt.config import ConfigError, ConfigSnapshot, build_snapshot
 from kcrypt.encryption.errors import EncryptionError, UnsupportedConfig
 from kcrypt.encryption.model import KEY_PROVIDERS, ConfigKey, KeyConfig, ProviderKeys
 from kcrypt.envelope import Transformer
 from kcrypt.sensitive import SecretBytes
 
-__all__ = ["config_sha256", "parse_config", "redacted_json", "render_config", "transformer_for"]
+__all__ = [
+    "config_sha256",
+    "parse_config",
+    "redacted_json",
+    "render_config",
+    "snapshot_for",
+    "transformer_for",
+]
 
 REDACTED = "<redacted secret>"
 MAX_PROVIDERS = 4
@@ -54,7 +65,7 @@ def _document(config: KeyConfig, *, redact: bool) -> dict[str, Any]:
     return {
         "kind": "EncryptionConfiguration",
         "apiVersion": "apiserver.config.k8s.io/v1",
-        "resources": [{"resources": ["secrets"], "providers": providers}],
+        "resources": [{"resources": list(config.resources), "providers": providers}],
     }
 
 
@@ -82,11 +93,20 @@ def parse_config(data: bytes) -> KeyConfig:
     if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list):
         raise UnsupportedConfig("unable to parse encryption configuration: no resources list")
     resources = doc["resources"]
-    if len(resources) != 1 or "secrets" not in (resources[0] or {}).get("resources", []):
+    entry = resources[0] if len(resources) == 1 else None
+    names = entry.get("resources") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or not isinstance(names, list) or "secrets" not in names:
         raise UnsupportedConfig(
             "unsupported encryption configuration: expected one resources entry covering secrets"
         )
-    raw_providers = resources[0].get("providers") or []
+    if not all(isinstance(n, str) and n and "*" not in n for n in names):
+        raise UnsupportedConfig(
+            "unsupported encryption configuration: secrets-encrypt manages named resources "
+            f"only, not {names}; use --encryption-provider-config for wildcards"
+        )
+    if set(entry) - {"resources", "providers"}:
+        raise UnsupportedConfig("unsupported encryption configuration: unknown resources fields")
+    raw_providers = entry.get("providers") or []
     if len(raw_providers) > MAX_PROVIDERS:
         n = len(raw_providers)
         raise UnsupportedConfig(
@@ -98,6 +118,8 @@ def parse_config(data: bytes) -> KeyConfig:
             raise UnsupportedConfig("unsupported encryption keys found")
         ((kind, body),) = raw.items()
         if kind == "identity":
+            if body not in ({}, None):
+                raise UnsupportedConfig("unsupported encryption keys found: identity with fields")
             providers.append(ProviderKeys("identity"))
         elif kind in KEY_PROVIDERS:
             providers.append(ProviderKeys(kind, _keys(body)))
@@ -105,16 +127,18 @@ def parse_config(data: bytes) -> KeyConfig:
             raise UnsupportedConfig("unsupported encryption keys found")
     if not providers:
         raise UnsupportedConfig("unsupported encryption configuration: no providers")
-    return KeyConfig(tuple(providers))
+    return KeyConfig(tuple(providers), tuple(names))
 
 
 def _keys(body: object) -> tuple[ConfigKey, ...]:
+    if isinstance(body, dict) and set(body) - {"keys"}:
+        raise UnsupportedConfig("unsupported encryption keys found: unknown provider fields")
     keys = body.get("keys") if isinstance(body, dict) else None
     out: list[ConfigKey] = []
     for k in keys or []:
         name = k.get("name") if isinstance(k, dict) else None
         secret = k.get("secret") if isinstance(k, dict) else None
-        if not isinstance(name, str) or not isinstance(secret, str):
+        if set(k) - {"name", "secret"} or not isinstance(name, str) or not isinstance(secret, str):
             raise UnsupportedConfig("unsupported encryption keys found: key without name or secret")
         try:
             raw = base64.b64decode(secret, validate=True)
@@ -124,9 +148,14 @@ def _keys(body: object) -> tuple[ConfigKey, ...]:
     return tuple(out)
 
 
-def transformer_for(config: bytes) -> Transformer:
-    """The ``secrets`` transformer of ``config``, validated by kube-apiserver's rules."""
+def snapshot_for(config: bytes, *, source: str = "<memory>") -> ConfigSnapshot:
+    """``config`` validated by kube-apiserver's rules and built (no KMS plugins)."""
     try:
-        return build_transformers(load(config).config).for_resource("secrets")
+        return build_snapshot(config, source=source)
     except ConfigError as exc:
         raise EncryptionError(f"invalid encryption configuration: {exc}") from None
+
+
+def transformer_for(config: bytes) -> Transformer:
+    """The ``secrets`` transformer of ``config`` (tests and tools; servers share snapshots)."""
+    return snapshot_for(config).for_resource("secrets")

@@ -9,9 +9,7 @@
     ├── ReencryptInProgress      another re-encryption is running
     ├── StateConflict            the state record changed under us (compared write failed)
     ├── TokenDoesNotOpen         the server token does not open the sealed state (HA join)
-    ├── ClusterMismatch          a joining server's critical setting differs from the cluster's
-    ├── LocalConfigConflict      the local config file was changed by hand (HA sync refuses)
-    └── ServersNotConverged      live servers did not apply a config in time
+    └── ClusterMismatch          a joining server's critical setting differs from the cluster's
 
 Messages are the real reason (k3s's text where k3s has one) so the CLI can
 print them; they name keys by *name*, never key material.
@@ -30,9 +28,7 @@ __all__ = [
     "HashMismatch",
     "IncorrectStage",
     "KeyInUse",
-    "LocalConfigConflict",
     "ReencryptInProgress",
-    "ServersNotConverged",
     "StateConflict",
     "TokenDoesNotOpen",
     "UnknownRequest",
@@ -118,25 +114,11 @@ class ClusterMismatch(EncryptionError):
 
     reason = reasons.CLUSTER_MISMATCH
 
-    def __init__(self, setting: str, ours: str, cluster: str) -> None:
+    def __init__(self, setting: str, ours: str, cluster: str, *, hint: str) -> None:
         super().__init__(
             f"critical configuration value mismatch between servers: {setting} is {ours} "
-            f"on this server but {cluster} in the cluster; start with {setting} {cluster}"
+            f"on this server but {cluster} in the cluster; {hint}"
         )
         self.setting = setting
         self.ours = ours
         self.cluster = cluster
-
-
-class LocalConfigConflict(EncryptionError):
-    """The local file differs from both the datastore and what this server last applied."""
-
-    reason = reasons.LOCAL_CONFIG_CONFLICT
-    code = 409
-
-
-class ServersNotConverged(EncryptionError):
-    """Live servers did not all apply the new config within the wait."""
-
-    reason = reasons.SERVERS_NOT_CONVERGED
-    code = 504

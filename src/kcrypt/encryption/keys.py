@@ -22,7 +22,6 @@ from kcrypt.sensitive import SecretBytes
 __all__ = [
     "KEY_SIZE",
     "KEY_TYPES",
-    "describe_key",
     "key_type",
     "new_key",
     "new_key_name",
@@ -62,8 +61,3 @@ def new_key(
     """A fresh 32-byte key for ``kind`` with a unique k3s-style name."""
     taken = {k.name for _, k in config.all_keys()} if config else set()
     return ConfigKey(new_key_name(kind, now=now, taken=taken), SecretBytes(os.urandom(KEY_SIZE)))
-
-
-def describe_key(key: ConfigKey) -> str:
-    """k3s's log form of a key, secret redacted: ``[Name: aescbckey-…, Secret: [REDACTED]]``."""
-    return f"[Name: {key.name}, Secret: [REDACTED]]"

@@ -1,9 +1,11 @@
 """Facts of the key manager, as frozen dataclasses.
 
 :class:`KeyConfig` is the part of an EncryptionConfiguration the k3s workflow
-manages: the ordered providers of the ``secrets`` resource, each with its
-keys. It renders to, and parses from, k3s's exact file bytes
-(:mod:`kcrypt.encryption.configjson`), so the sha256 hashes k3s shows match.
+manages: the resources one entry covers (``secrets`` for k3s's own file, or
+any list such as ``[secrets, configmaps]``) and its ordered providers, each
+with its keys. It renders to, and parses from, k3s's exact file bytes
+(:mod:`kcrypt.encryption.configjson`), so the sha256 hashes k3s shows match,
+and every resource it accepts is rendered back.
 
 :class:`EncryptionState` is what kcrypt persists in the datastore under
 ``/kcrypt/encryption/state`` (see :mod:`kcrypt.encryption.statestore` for the
@@ -12,7 +14,7 @@ record layout); :class:`ReencryptProgress` what a re-encryption pass reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kcrypt.encryption.stages import Stage
@@ -27,6 +29,7 @@ __all__ = [
     "ProviderKeys",
     "ReencryptJob",
     "ReencryptProgress",
+    "RetiredKey",
 ]
 
 KeyProvider = Literal["aescbc", "aesgcm", "secretbox"]
@@ -52,9 +55,14 @@ IDENTITY = ProviderKeys("identity")
 
 @dataclass(frozen=True, slots=True)
 class KeyConfig:
-    """Ordered providers of the ``secrets`` resource; the first one writes."""
+    """Ordered providers of one resources entry; the first one writes."""
 
     providers: tuple[ProviderKeys, ...]
+    resources: tuple[str, ...] = ("secrets",)
+
+    def with_providers(self, providers: tuple[ProviderKeys, ...]) -> KeyConfig:
+        """The same resources under other providers (every transition keeps them)."""
+        return replace(self, providers=providers)
 
     @property
     def enabled(self) -> bool:
@@ -74,6 +82,9 @@ class KeyConfig:
     def all_keys(self) -> tuple[tuple[str, ConfigKey], ...]:
         return tuple((p.kind, k) for p in self.providers for k in p.keys)
 
+    def all_keys_by_name(self) -> dict[str, ConfigKey]:
+        return {k.name: k for _, k in self.all_keys()}
+
     @property
     def write_prefix(self) -> str:
         """Envelope prefix of values written with this config (``""`` for identity)."""
@@ -84,16 +95,30 @@ class KeyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RetiredKey:
+    """A key that left the config after a pass proved no value needs it.
+
+    Kept (sealed, like the config) so that an old snapshot can still be read
+    and a key bundle holds every key the cluster ever used.
+    """
+
+    kind: str
+    key: ConfigKey
+    retired: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReencryptJob:
-    """A re-encryption pass the state asks for.
+    """A re-encryption pass the state asks for, and how far its aftermath got.
 
     ``remove_key``: remove the old key when the pass is done (k3s's non-skip
     reencrypt and rotate-keys); ``after_stage``: the stage to record when done
     (``reencrypt_finished``, or the previous stage for skip/enable/disable).
-    ``error``: why the last attempt stopped (the pass resumes from its
-    checkpoint on the next attempt). ``promote`` (HA rotate-keys): the new
-    key is still reading-only in the config; once every live server applied
-    it, the runner makes it the write key, and only then rewrites values.
+    ``promote``: a key added reading-only becomes the write key once every
+    live server applied it, and only then are values rewritten.
+    ``removed``: the key removal was saved (what is left: compaction).
+    ``error``: why the job stopped for good (an operator command restarts it).
+    ``scheduled``: the controller started it (``--secrets-encryption-rotation-interval``).
     """
 
     config_hash: str
@@ -102,11 +127,17 @@ class ReencryptJob:
     started: float
     error: str = ""
     promote: bool = False
+    removed: bool = False
+    scheduled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EncryptionState:
-    """The encryption state of the cluster, persisted before any value is rewritten."""
+    """The encryption state of the cluster, persisted before any value is rewritten.
+
+    ``activated``: when the current write key started writing (the age a
+    scheduled rotation compares with; 0 = unknown, from an older record).
+    """
 
     config: bytes = field(repr=False)
     stage: Stage
@@ -114,9 +145,11 @@ class EncryptionState:
     provider: KeyProvider
     job: ReencryptJob | None = None
     generation: int = 1
+    activated: float = 0.0
+    retired: tuple[RetiredKey, ...] = field(default=(), repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReencryptProgress:
     """Counts of one pass. ``done`` = values examined; ``rewritten`` + ``current``
     + ``skipped`` (a concurrent writer got there first) + ``failed`` = ``done``."""

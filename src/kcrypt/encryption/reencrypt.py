@@ -1,7 +1,10 @@
 """The re-encryption engine: every stored value under the write key, fast and resumable.
 
-It works on raw datastore values; objects are never decoded. For each page
-of keys under ``prefix`` (``range`` with ``start_after`` + ``limit``):
+It works on raw datastore values; objects are never decoded. A pass covers
+one or more :class:`Target` s -- a storage prefix such as
+``/registry/secrets/`` with its resource's transformer and write prefix --
+one after the other. For each page of keys under a prefix (``range`` with
+``start_after`` + ``limit``):
 
 1. read each value with the resource's transformer (``from_storage``);
 2. a value already under the write key (not ``stale`` and read under the
@@ -11,48 +14,56 @@ of keys under ``prefix`` (``range`` with ``start_after`` + ``limit``):
    ``mod_revision``: a failed compare means a writer changed (or deleted) the
    value since we read it, and a writer already used the write key, so the
    value is skipped, never overwritten;
-4. a checkpoint (last key done, counts, config hash, start time) is written
-   under ``/kcrypt/reencrypt/checkpoint`` with compare-and-swap.
+4. a checkpoint (:mod:`kcrypt.encryption.checkpoint`: position, counts, the
+   revisions of the pass's own writes) is written with compare-and-swap.
 
 The next page is read, and transformed, while the current one is written
-and checkpointed (its fsync runs in the datastore's thread, off the loop). A pass started
-again with the same config hash resumes after the checkpoint's key. A cancel
-(``asyncio`` cancellation, a SIGKILL) at any point leaves every value either
-old-and-readable or new: the checkpoint only moves after its page's rewrites
-are durable, and a rewrite redone after a resume is a compared no-op.
+and checkpointed (its fsync runs in the datastore's thread, off the loop). A
+pass started again with the same config hash resumes after the checkpoint's
+key. A cancel (``asyncio`` cancellation, a SIGKILL) at any point leaves every
+value either old-and-readable or new: the checkpoint only moves after its
+page's rewrites are durable, and a rewrite redone after a resume is a
+compared no-op.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from kcrypt.datastore.contract import Datastore, Page, PutIf
+from kcrypt.encryption.checkpoint import Checkpoint
 from kcrypt.encryption.errors import ReencryptInProgress
 from kcrypt.encryption.model import ReencryptProgress
-from kcrypt.envelope import EnvelopeError, Transformer, parse_prefix
+from kcrypt.envelope import EnvelopeError, Transformer
 
 __all__ = [
     "CHECKPOINT_KEY",
-    "Checkpoint",
+    "DEFAULT_PAGE_SIZE",
     "Reencryptor",
+    "Target",
     "load_checkpoint",
-    "reencrypt",
-    "write_prefix_of",
 ]
 
 log = logging.getLogger("kcrypt.encryption.reencrypt")
 
 CHECKPOINT_KEY = "/kcrypt/reencrypt/checkpoint"
 DEFAULT_PAGE_SIZE = 1000
-
 TRANSFORM_SLICE = 100
 
 ProgressCallback = Callable[[ReencryptProgress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One storage prefix of a pass and how its values are written."""
+
+    prefix: str
+    transformer: Transformer
+    write_prefix: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,47 +72,6 @@ class _Counts:
 
     current: int
     failed: int
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """What is persisted after each page (JSON, no values, no key material)."""
-
-    config_hash: str
-    prefix: str
-    last_key: str
-    total: int
-    done: int
-    rewritten: int
-    current: int
-    skipped: int
-    failed: int
-    started: float
-    elapsed: float
-    finished: bool = False
-
-    def encode(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
-
-    @classmethod
-    def decode(cls, data: bytes) -> Checkpoint | None:
-        try:
-            return cls(**json.loads(data))
-        except (ValueError, TypeError):
-            return None
-
-    def progress(self) -> ReencryptProgress:
-        return ReencryptProgress(
-            total=self.total,
-            done=self.done,
-            rewritten=self.rewritten,
-            current=self.current,
-            skipped=self.skipped,
-            failed=self.failed,
-            elapsed=self.elapsed,
-            finished=self.finished,
-            last_key=self.last_key,
-        )
 
 
 async def load_checkpoint(
@@ -113,36 +83,25 @@ async def load_checkpoint(
     return Checkpoint.decode(kv.value), kv.mod_revision
 
 
-def write_prefix_of(transformer: Transformer) -> str:
-    """The envelope prefix new writes get (``""`` when the writer is identity)."""
-    context = b"/kcrypt/probe"
-    probe = transformer.to_storage(b"", context=context)
-    if parse_prefix(probe) is None:
-        return ""
-    # The read tells the full prefix; parse_prefix alone would cut key names
-    # at their first ":" (k3s names contain RFC 3339 times).
-    return transformer.from_storage(probe, context=context).prefix
-
-
 class Reencryptor:
-    """One pass over ``prefix``; see the module docstring."""
+    """One pass over ``targets``; see the module docstring."""
 
     def __init__(
         self,
         datastore: Datastore,
-        transformer: Transformer,
+        targets: Sequence[Target],
         *,
         config_hash: str,
-        prefix: str = "/registry/secrets/",
         page_size: int = DEFAULT_PAGE_SIZE,
         on_progress: ProgressCallback | None = None,
         checkpoint_key: str = CHECKPOINT_KEY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not targets:
+            raise ValueError("a pass needs at least one target")
         self._ds = datastore
-        self._tf = transformer
+        self._targets = tuple(targets)
         self.config_hash = config_hash
-        self.prefix = prefix
         self.page_size = page_size
         self._on_progress = on_progress
         self._ckpt_key = checkpoint_key
@@ -150,35 +109,63 @@ class Reencryptor:
         self.first_error = ""
         """The first unreadable value's storage key and error (names only)."""
 
-    async def run(self, *, resume: bool = True) -> ReencryptProgress:
-        write_prefix = write_prefix_of(self._tf)
-        saved, ckpt_rev = await load_checkpoint(self._ds, key=self._ckpt_key)
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return tuple(t.prefix for t in self._targets)
+
+    async def run(self, *, resume: bool = True) -> Checkpoint:
+        """Run (or resume) the pass to its end; returns the finished checkpoint."""
+        saved, rev = await load_checkpoint(self._ds, key=self._ckpt_key)
         if (
             resume
             and saved is not None
             and not saved.finished
             and saved.config_hash == self.config_hash
-            and saved.prefix == self.prefix
+            and saved.prefixes == self.prefixes
         ):
             ckpt = saved
-            log.info(
-                "resuming re-encryption of %s after %s (%d done)",
-                self.prefix,
-                ckpt.last_key,
-                ckpt.done,
-            )
+            log.info("resuming re-encryption after %s (%d done)", ckpt.last_key, ckpt.done)
         else:
-            total = await self._ds.count(self.prefix)
+            start = await self._ds.revision()
+            total = sum([await self._ds.count(p) for p in self.prefixes])
             ckpt = Checkpoint(
-                self.config_hash, self.prefix, "", total, 0, 0, 0, 0, 0, time.time(), 0.0
+                config_hash=self.config_hash,
+                prefixes=self.prefixes,
+                prefix=self.prefixes[0],
+                total=total,
+                started=time.time(),
+                start_revision=start,
             )
-            ckpt_rev = await self._save(ckpt, ckpt_rev)
-        t0, base_elapsed = self._clock(), ckpt.elapsed
+            rev = await self._save(ckpt, rev)
+        t0, base = self._clock(), ckpt.elapsed
         self._report(ckpt)
+        position = self.prefixes.index(ckpt.prefix)
+        for target in self._targets[position:]:
+            if target.prefix != ckpt.prefix:
+                ckpt = replace(ckpt, prefix=target.prefix, last_key="")
+            ckpt, rev = await self._run_target(target, ckpt, rev, t0=t0, base=base)
+        ckpt = replace(ckpt, finished=True, total=ckpt.done, elapsed=base + self._clock() - t0)
+        await self._save(ckpt, rev)
+        self._report(ckpt)
+        log.info(
+            "re-encrypted %s: %d values, %d rewritten, %d skipped (written concurrently), "
+            "%d unreadable, %.0f/s",
+            ", ".join(self.prefixes),
+            ckpt.done,
+            ckpt.rewritten,
+            ckpt.skipped,
+            ckpt.failed,
+            ckpt.progress().rate,
+        )
+        return ckpt
 
+    async def _run_target(
+        self, target: Target, ckpt: Checkpoint, rev: int, *, t0: float, base: float
+    ) -> tuple[Checkpoint, int]:
         async def write(page: Page, puts: list[PutIf], counts: _Counts) -> None:
-            nonlocal ckpt, ckpt_rev
-            ok = sum((await self._ds.txn_put(puts)).succeeded) if puts else 0
+            nonlocal ckpt, rev
+            result = await self._ds.txn_put(puts) if puts else None
+            ok = sum(result.succeeded) if result else 0
             ckpt = replace(
                 ckpt,
                 last_key=page.kvs[-1].key,
@@ -188,16 +175,18 @@ class Reencryptor:
                 skipped=ckpt.skipped + len(puts) - ok,
                 failed=ckpt.failed + counts.failed,
                 total=max(ckpt.total, ckpt.done + len(page.kvs)),
-                elapsed=base_elapsed + self._clock() - t0,
+                elapsed=base + self._clock() - t0,
             )
-            ckpt_rev = await self._save(ckpt, ckpt_rev)
+            if result is not None:
+                ckpt = ckpt.with_written(result.revisions)
+            rev = await self._save(ckpt, rev)
             self._report(ckpt)
 
         # Three pages in flight: N+1 is read while N is decrypted/encrypted
         # while N-1 is written and checkpointed. Writes stay in page order, one
         # at a time: page N is written only after N-1's checkpoint is saved.
         pending: asyncio.Task[Page] | None = asyncio.ensure_future(
-            self._read(ckpt.last_key or None)
+            self._read(target.prefix, ckpt.last_key or None)
         )
         writing: asyncio.Future[None] | None = None
         try:
@@ -205,10 +194,10 @@ class Reencryptor:
                 page = await pending
                 pending = None
                 if page.more and page.kvs:
-                    pending = asyncio.ensure_future(self._read(page.kvs[-1].key))
+                    pending = asyncio.ensure_future(self._read(target.prefix, page.kvs[-1].key))
                 if not page.kvs:
                     break
-                puts, counts = await self._transform(page, write_prefix)
+                puts, counts = await self._transform(page, target)
                 if writing is not None:
                     await writing
                 writing = asyncio.ensure_future(write(page, puts, counts))
@@ -219,34 +208,20 @@ class Reencryptor:
                 if task is not None:  # a cancel, or a failure of the other one
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
-        ckpt = replace(
-            ckpt, finished=True, total=ckpt.done, elapsed=base_elapsed + self._clock() - t0
-        )
-        await self._save(ckpt, ckpt_rev)
-        self._report(ckpt)
-        log.info(
-            "re-encrypted %s: %d values, %d rewritten, %d skipped (written concurrently), "
-            "%d unreadable, %.0f/s",
-            self.prefix,
-            ckpt.done,
-            ckpt.rewritten,
-            ckpt.skipped,
-            ckpt.failed,
-            ckpt.progress().rate,
-        )
-        return ckpt.progress()
+        return ckpt, rev
 
-    async def _read(self, after: str | None) -> Page:
-        return await self._ds.range(self.prefix, start_after=after, limit=self.page_size)
+    async def _read(self, prefix: str, after: str | None) -> Page:
+        return await self._ds.range(prefix, start_after=after, limit=self.page_size)
 
-    async def _transform(self, page: Page, write_prefix: str) -> tuple[list[PutIf], _Counts]:
+    async def _transform(self, page: Page, target: Target) -> tuple[list[PutIf], _Counts]:
         """The compared rewrites of one page (values not yet under the write key).
 
         Runs on the loop in slices, so that the previous page's write and
         checkpoint (their COMMITs run in a thread) move on between slices."""
         puts: list[PutIf] = []
         current = failed = 0
-        from_storage, to_storage = self._tf.from_storage, self._tf.to_storage
+        tf, write_prefix = target.transformer, target.write_prefix
+        from_storage, to_storage = tf.from_storage, tf.to_storage
         for i, kv in enumerate(page.kvs):
             if i and i % TRANSFORM_SLICE == 0:
                 await asyncio.sleep(0)
@@ -270,31 +245,8 @@ class Reencryptor:
         result = await self._ds.txn_put([PutIf(self._ckpt_key, ckpt.encode(), mod_revision)])
         if not result.succeeded[0]:
             raise ReencryptInProgress("the re-encryption checkpoint was changed by another runner")
-        kv = await self._ds.get(self._ckpt_key)
-        return kv.mod_revision if kv is not None else result.revision
+        return result.revisions[0]
 
     def _report(self, ckpt: Checkpoint) -> None:
         if self._on_progress is not None:
             self._on_progress(ckpt.progress())
-
-
-async def reencrypt(
-    datastore: Datastore,
-    transformer: Transformer,
-    *,
-    config_hash: str,
-    prefix: str = "/registry/secrets/",
-    page_size: int = DEFAULT_PAGE_SIZE,
-    resume: bool = True,
-    on_progress: ProgressCallback | None = None,
-) -> ReencryptProgress:
-    """Run one pass (see :class:`Reencryptor`); resumes a matching unfinished checkpoint."""
-    engine = Reencryptor(
-        datastore,
-        transformer,
-        config_hash=config_hash,
-        prefix=prefix,
-        page_size=page_size,
-        on_progress=on_progress,
-    )
-    return await engine.run(resume=resume)

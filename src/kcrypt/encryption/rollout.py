@@ -11,7 +11,10 @@ that no server ever lacks a key a value (or a concurrent API write) uses:
    server applies it before any value is rewritten (the re-encryption runner
    waits on :func:`kcrypt.encryption.servers.convergence`);
 3. the pass, then :func:`kcrypt.encryption.transitions.removal` after the
-   safety scan; every live server applies the smaller config.
+   proof; every live server applies the smaller config.
+
+The controller (:mod:`kcrypt.encryption.steps`) takes these steps; a
+cluster of one takes them too.
 
 The classic ``prepare`` / ``rotate`` / ``reencrypt`` procedure has the same
 shape, one command per step, and the commands refuse while servers disagree.
@@ -19,23 +22,10 @@ shape, one command per step, and the commands refuse while servers disagree.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Protocol, TypeVar
-
-from kcrypt.encryption.configjson import config_sha256, parse_config, render_config
-from kcrypt.encryption.model import ConfigKey, EncryptionState, KeyConfig, ProviderKeys
+from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
 from kcrypt.encryption.transitions import enabled_config
 
-__all__ = ["Elector", "promoted_config", "promoted_state", "staged_config"]
-
-T = TypeVar("T")
-
-
-class Elector(Protocol):
-    """Runs work on exactly one server at a time (``kcrypt.server.leader``)."""
-
-    async def run_as_leader(self, work: Callable[[], Awaitable[T]]) -> T: ...
+__all__ = ["promoted_config", "staged_config"]
 
 
 def staged_config(config: KeyConfig | None, provider: str, key: ConfigKey) -> KeyConfig:
@@ -45,13 +35,14 @@ def staged_config(config: KeyConfig | None, provider: str, key: ConfigKey) -> Ke
     keys yet (a provider switch), a ``provider`` element goes right after
     the current writer. The writer stays what it was.
     """
-    providers = list(config.providers) if config is not None else [ProviderKeys("identity")]
+    base = config if config is not None else KeyConfig((ProviderKeys("identity"),))
+    providers = list(base.providers)
     for i, p in enumerate(providers):
         if p.kind == provider:
             providers[i] = ProviderKeys(provider, (*p.keys, key))
-            return KeyConfig(tuple(providers))
+            return base.with_providers(tuple(providers))
     providers.insert(1 if providers else 0, ProviderKeys(provider, (key,)))
-    return KeyConfig(tuple(providers))
+    return base.with_providers(tuple(providers))
 
 
 def promoted_config(config: KeyConfig, provider: str) -> KeyConfig:
@@ -64,17 +55,3 @@ def promoted_config(config: KeyConfig, provider: str) -> KeyConfig:
     if not keys:
         raise ValueError(f"no {provider} key to promote")
     return enabled_config(config, provider, (keys[-1], *keys[:-1]))
-
-
-def promoted_state(state: EncryptionState, provider: str) -> EncryptionState:
-    """The state after step 2: promoted config, the job now waits on its hash."""
-    assert state.job is not None and state.job.promote
-    data = render_config(promoted_config(parse_config(state.config), provider))
-    digest = config_sha256(data)
-    return replace(
-        state,
-        config=data,
-        config_hash=digest,
-        job=replace(state.job, config_hash=digest, promote=False),
-        generation=state.generation + 1,
-    )

@@ -15,10 +15,8 @@ k3s servers exchange their applied config only through a Node annotation
   renewed every 5 s): when the server dies, the lease expires and the
   marker goes. Live = marker present.
 
-The record is rewritten on each change of what the server applied and on
-every renewal (so "last seen" of a down server is at most one interval old);
-each write is compared on the record's revision, because only its own server
-writes it and a failed compare means an operator deleted it.
+This module is pure; :mod:`kcrypt.encryption.publisher` writes and reads the
+records.
 
 :func:`convergence` is the pure gate (library-go's "all apiservers on one
 revision" check): every decision that must not run before every live server
@@ -27,34 +25,24 @@ can read a key calls it with the desired config hash.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from kcrypt import __version__
-from kcrypt.datastore.contract import Datastore, PutIf
-from kcrypt.datastore.errors import DatastoreError, LeaseNotFound
 
 __all__ = [
     "LIVE_PREFIX",
     "SERVERS_PREFIX",
     "Convergence",
-    "ServerPublisher",
     "ServerRecord",
     "ServerView",
     "convergence",
-    "list_servers",
 ]
-
-log = logging.getLogger("kcrypt.encryption.servers")
 
 SERVERS_PREFIX = "/kcrypt/servers/"
 LIVE_PREFIX = "/kcrypt/servers-live/"
-DEFAULT_TTL = 15
-DEFAULT_RENEW = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +99,9 @@ class Convergence:
     ``all_applied``: every live server applied the desired hash without a
     conflict (vacuously true with no live server). ``lagging``: live servers
     that did not; ``down``: listed servers whose lease expired.
-    ``hash_error``: k3s's ``hash does not match between <a> and <b>`` when
-    servers disagree (a down server always disagrees), else None.
+    ``hash_error``: why the servers do not agree, or None: k3s's ``hash does
+    not match between <a> and <b>`` for a real mismatch, ``<node> is down
+    (last seen <time>)`` when every live server agrees but one is down.
     """
 
     all_applied: bool
@@ -126,14 +115,20 @@ class Convergence:
         return self.all_applied and not self.down and self.hash_error is None
 
 
+def _rfc3339(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else "never"
+
+
 def convergence(servers: Sequence[ServerView], desired_hash: str) -> Convergence:
     """The gate, from facts only (pure; table-tested).
 
-    Servers are compared in node-name order, as k3s compares nodes in list
-    order: the first live server is the reference; the first one whose
-    ``<stage>-<hash>`` differs (or that is down, or reports a conflict)
-    names the mismatch. When the servers agree with each other but not with
+    Live servers are compared in node-name order, as k3s compares nodes in
+    list order: the first live server is the reference; the first one whose
+    ``<stage>-<hash>`` differs (or that reports a conflict) names the
+    mismatch. When the live servers agree with each other but not with
     ``desired_hash`` the first lagging one is named against ``datastore``.
+    A down server is named as down, with when it was last seen, never as a
+    hash mismatch: its hash may well match.
     """
     ordered = sorted(servers, key=lambda s: s.node)
     live = [s for s in ordered if s.live]
@@ -144,139 +139,18 @@ def convergence(servers: Sequence[ServerView], desired_hash: str) -> Convergence
     error: str | None = None
     if live:
         ref = live[0]
-        for other in ordered:
-            if other is ref:
-                continue
-            if (
-                not other.live
-                or other.record.conflict
-                or other.record.annotation != ref.record.annotation
-            ):
+        for other in live[1:]:
+            if other.record.conflict or other.record.annotation != ref.record.annotation:
                 error = f"hash does not match between {ref.node} and {other.node}"
                 break
         if error is None and ref.record.conflict:
             error = f"hash does not match between {ref.node} and datastore"
         if error is None and lagging:
             error = f"hash does not match between {lagging[0]} and datastore"
-    elif down:
-        error = f"hash does not match between datastore and {down[0]}"
+    if error is None and down:
+        error = "; ".join(
+            f"{s.node} is down (last seen {_rfc3339(s.record.last_seen)})"
+            for s in ordered
+            if not s.live
+        )
     return Convergence(not lagging, lagging, down, error)
-
-
-async def list_servers(datastore: Datastore) -> list[ServerView]:
-    """Every server record, each with its liveness."""
-    records = await datastore.range(SERVERS_PREFIX)
-    markers = await datastore.range(LIVE_PREFIX)
-    live = {kv.key[len(LIVE_PREFIX) :] for kv in markers.kvs}
-    views: list[ServerView] = []
-    for kv in records.kvs:
-        record = ServerRecord.decode(kv.value)
-        if record is not None:
-            views.append(ServerView(record, record.node in live))
-    return views
-
-
-class ServerPublisher:
-    """This server's record and lease: :meth:`publish` on change, :meth:`run` to stay live."""
-
-    def __init__(
-        self,
-        datastore: Datastore,
-        *,
-        node: str,
-        ttl: int = DEFAULT_TTL,
-        renew_interval: float = DEFAULT_RENEW,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if "/" in node or not node:
-            raise ValueError(f"invalid node name {node!r}")
-        self._ds = datastore
-        self.node = node
-        self.ttl = ttl
-        self.renew_interval = renew_interval
-        self._clock = clock
-        self._record = ServerRecord(node, started=clock())
-        self._rev = 0
-        self._lease = 0
-        self._lock = asyncio.Lock()
-
-    @property
-    def key(self) -> str:
-        return SERVERS_PREFIX + self.node
-
-    @property
-    def live_key(self) -> str:
-        return LIVE_PREFIX + self.node
-
-    @property
-    def record(self) -> ServerRecord:
-        return self._record
-
-    async def previous(self) -> ServerRecord | None:
-        """What this node published before this process started (None: never)."""
-        kv = await self._ds.get(self.key)
-        if kv is None:
-            return None
-        self._rev = kv.mod_revision
-        return ServerRecord.decode(kv.value)
-
-    async def publish(self, **changes: object) -> ServerRecord:
-        """Write the record with ``changes`` (``config_hash``, ``stage``, ...) and mark live."""
-        async with self._lock:
-            self._record = replace(self._record, **changes)  # type: ignore[arg-type]
-            await self._write()
-            await self._ensure_live()
-            return self._record
-
-    async def run(self) -> None:
-        """Renew the lease and the record every ``renew_interval`` until cancelled."""
-        while True:
-            await asyncio.sleep(self.renew_interval)
-            try:
-                async with self._lock:
-                    await self._ensure_live()
-                    await self._write()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the datastore may be away; keep trying
-                log.warning("cannot renew server record of %s: %s", self.node, exc)
-
-    async def close(self) -> None:
-        """Drop the liveness marker at once (a clean stop is not a crash; the record stays)."""
-        lease, self._lease = self._lease, 0
-        if lease:
-            try:
-                async with self._lock:
-                    self._record = replace(self._record, last_seen=self._clock())
-                    await self._write()
-                await self._ds.revoke_lease(lease)
-            except (DatastoreError, OSError) as exc:
-                log.debug("revoking the lease of %s: %s", self.node, exc)
-
-    async def _write(self) -> None:
-        self._record = replace(self._record, last_seen=self._clock())
-        value = self._record.encode()
-        for _ in range(3):
-            result = await self._ds.txn_put([PutIf(self.key, value, self._rev)])
-            if result.succeeded[0]:
-                kv = await self._ds.get(self.key)
-                self._rev = kv.mod_revision if kv is not None else result.revision
-                return
-            kv = await self._ds.get(self.key)  # deleted by an operator, or a stale revision
-            self._rev = kv.mod_revision if kv is not None else 0
-        raise DatastoreError(f"cannot write {self.key}: it keeps changing")
-
-    async def _ensure_live(self) -> None:
-        if self._lease:
-            try:
-                await self._ds.keepalive(self._lease)
-                if await self._ds.get(self.live_key) is not None:
-                    return
-            except LeaseNotFound:
-                log.warning("the lease of %s expired; taking a new one", self.node)
-                self._lease = 0
-        if not self._lease:
-            self._lease = await self._ds.grant_lease(self.ttl)
-        kv = await self._ds.get(self.live_key)
-        rev = kv.mod_revision if kv is not None else 0
-        await self._ds.txn_put([PutIf(self.live_key, self.node.encode(), rev, lease=self._lease)])

@@ -30,8 +30,18 @@ the text ends with a per-server table after the key table::
     s1      live   start  3f1a2b4c5d6e  2026-11-22T18:40:00Z
     s3      down   start  3f1a2b4c5d6e  2026-11-22T18:38:12Z
 
-k3s's own fields and lines are unchanged, so single-server output stays
-byte-identical to k3s's.
+While the controller has something to do or wait for, the JSON gets a
+``controller`` object (``action``, ``reason``, ``message``, ``node``,
+``since``) and the text a line after the hashes::
+
+    Next Step: waiting for s2 to apply config 3f1a2b4c5d6e (servers-not-converged)
+
+and with ``--secrets-encryption-rotation-interval`` a ``rotation`` object
+(``interval`` and ``activeKeyAge`` in seconds, ``nextRotation`` RFC 3339)
+and the line ``Key Rotation: every 720h0m, active key 3h12m old, next at <time>``.
+
+k3s's own fields and lines are unchanged, and an idle single server's output
+stays byte-identical to k3s's.
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ __all__ = [
     "progress_line",
     "render_json",
     "render_text",
+    "rotation_document",
     "server_rows",
     "server_table",
     "status_document",
@@ -90,6 +101,8 @@ def status_document(
     hash_error: str | _Unset | None = _Unset.UNSET,
     servers: Sequence[Mapping[str, Any]] | None = None,
     config_hash: str = "",
+    step: Mapping[str, Any] | None = None,
+    rotation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The server's status JSON: k3s's fields in k3s's order, then ``reencrypt``, ``servers``.
 
@@ -128,7 +141,21 @@ def status_document(
         doc["servers"] = [dict(s) for s in servers]
         if config_hash:
             doc["configHash"] = config_hash
+    if step:
+        doc["controller"] = dict(step)
+    if rotation:
+        doc["rotation"] = dict(rotation)
     return doc
+
+
+def rotation_document(*, interval: float, activated: float, now: float) -> dict[str, Any]:
+    """The ``rotation`` status object (no key material: ages and times only)."""
+    age = max(0.0, now - activated) if activated else 0.0
+    return {
+        "interval": interval,
+        "activeKeyAge": round(age, 1),
+        "nextRotation": _rfc3339(activated + interval if activated else now),
+    }
 
 
 def _rfc3339(t: float) -> str:
@@ -273,6 +300,16 @@ def render_text(doc: Mapping[str, Any]) -> str:
         out += "Server Encryption Hashes: All hashes match\n"
     else:
         out += f"Server Encryption Hashes: {doc.get('hasherror', '')}\n"
+    step = doc.get("controller")
+    if step:
+        out += f"Next Step: {step.get('message', '')} ({step.get('reason', '')})\n"
+    rotation = doc.get("rotation")
+    if rotation:
+        out += (
+            f"Key Rotation: every {_duration(float(rotation['interval']))}, active key "
+            f"{_duration(float(rotation['activeKeyAge']))} old, next at "
+            f"{rotation['nextRotation']}\n"
+        )
     progress = doc.get("reencrypt")
     if progress and (progress.get("running") or progress.get("error")):
         out += progress_line(progress) + "\n"

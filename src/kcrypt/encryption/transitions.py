@@ -44,16 +44,26 @@ from kcrypt.encryption.keys import new_key
 from kcrypt.encryption.model import ConfigKey, KeyConfig, ProviderKeys
 from kcrypt.encryption.stages import FORCEABLE, Command, ParsedRequest, Stage, check_stage
 
-__all__ = ["Plan", "Removal", "disabled_config", "enabled_config", "plan", "removal"]
+__all__ = [
+    "KeyFactory",
+    "Plan",
+    "Removal",
+    "disabled_config",
+    "enabled_config",
+    "new_key_factory",
+    "plan",
+    "removal",
+]
 
 KeyFactory = Callable[[str, KeyConfig | None], ConfigKey]
 
 
-def _default_key(kind: str, config: KeyConfig | None) -> ConfigKey:
+def new_key_factory(kind: str, config: KeyConfig | None) -> ConfigKey:
+    """A fresh CSPRNG key with a k3s-style name no key of ``config`` has."""
     return new_key(kind, config=config)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """What a command does now (``config``, ``stage``) and whether a pass follows.
 
@@ -87,16 +97,15 @@ def _others(config: KeyConfig | None, primary: str) -> list[ProviderKeys]:
 def enabled_config(
     config: KeyConfig | None, primary: str, keys: tuple[ConfigKey, ...]
 ) -> KeyConfig:
-    """``[primary[keys], other key types..., identity]``."""
-    return KeyConfig(
-        (ProviderKeys(primary, keys), *_others(config, primary), ProviderKeys("identity"))
-    )
+    """``[primary[keys], other key types..., identity]`` (resources kept)."""
+    providers = (ProviderKeys(primary, keys), *_others(config, primary), ProviderKeys("identity"))
+    return config.with_providers(providers) if config else KeyConfig(providers)
 
 
 def disabled_config(config: KeyConfig) -> KeyConfig:
     """``[identity, key providers in their current order...]``."""
     keyed = [p for p in config.providers if p.kind != "identity" and p.keys]
-    return KeyConfig((ProviderKeys("identity"), *keyed))
+    return config.with_providers((ProviderKeys("identity"), *keyed))
 
 
 def _no_secretbox(command: Command, provider: str) -> None:
@@ -115,7 +124,7 @@ def plan(
     node: str,
     hash_error: str | None = None,
     previous_stage: Stage | None = None,
-    make_key: KeyFactory = _default_key,
+    make_key: KeyFactory = new_key_factory,
 ) -> Plan:
     """The outcome of ``request`` at ``stage``; raises k3s's errors when refused.
 
@@ -131,13 +140,40 @@ def plan(
 
     def same(message: str) -> Plan:
         assert config is not None
-        return Plan(config, stage, False, False, False, stage, message)
+        return Plan(
+            config=config,
+            stage=stage,
+            changed=False,
+            reencrypt=False,
+            remove_key=False,
+            after_stage=stage,
+            message=message,
+        )
+
+    def changed(
+        new: KeyConfig,
+        message: str,
+        *,
+        at: Stage = stage,
+        reencrypt: bool = True,
+        remove_key: bool = False,
+        after: Stage = keep,
+    ) -> Plan:
+        return Plan(
+            config=new,
+            stage=at,
+            changed=True,
+            reencrypt=reencrypt,
+            remove_key=remove_key,
+            after_stage=after,
+            message=message,
+        )
 
     if cmd is Command.ENABLE:
         if config is None or not config.key_kinds():
             key = make_key(provider, config)
             new = enabled_config(config, provider, (key,))
-            return Plan(new, stage, True, True, False, keep, "Enabling secrets encryption")
+            return changed(new, "Enabling secrets encryption")
         if config.enabled:
             return same("Secrets encryption already enabled")
         keys = config.keys_of(provider)
@@ -145,48 +181,37 @@ def plan(
             raise EncryptionError(
                 f"cannot enable secrets encryption with {provider} key type, no keys found"
             )
-        new = enabled_config(config, provider, keys)
-        return Plan(new, stage, True, True, False, keep, "Enabling secrets encryption")
+        return changed(enabled_config(config, provider, keys), "Enabling secrets encryption")
     if cmd is Command.DISABLE:
         if config is None:
-            return Plan(
-                KeyConfig((ProviderKeys("identity"),)),
-                stage,
-                True,
-                False,
-                False,
-                stage,
-                "Secrets encryption already disabled",
+            identity_only = KeyConfig((ProviderKeys("identity"),))
+            return changed(
+                identity_only, "Secrets encryption already disabled", reencrypt=False, after=stage
             )
         if not config.enabled:
             return same("Secrets encryption already disabled")
-        new = disabled_config(config)
-        return Plan(new, stage, True, True, False, keep, "Disabling secrets encryption")
+        return changed(disabled_config(config), "Disabling secrets encryption")
     if cmd is Command.ROTATE_KEYS:
         key = make_key(provider, config)
         keys = (key, *(config.keys_of(provider) if config else ()))
-        new = enabled_config(config, provider, keys)
-        return Plan(
-            new,
-            Stage.REENCRYPT_ACTIVE,
-            True,
-            True,
-            True,
-            Stage.REENCRYPT_FINISHED,
+        return changed(
+            enabled_config(config, provider, keys),
             f"Rotating secrets-encryption {provider} keys",
+            at=Stage.REENCRYPT_ACTIVE,
+            remove_key=True,
+            after=Stage.REENCRYPT_FINISHED,
         )
     if config is None:
         raise EncryptionError("secrets encryption is not configured; run 'enable' first")
     if cmd is Command.REENCRYPT:
-        after = keep if request.skip else Stage.REENCRYPT_FINISHED
         return Plan(
-            config,
-            Stage.REENCRYPT_ACTIVE,
-            False,
-            True,
-            not request.skip,
-            after,
-            "Reencrypting secrets",
+            config=config,
+            stage=Stage.REENCRYPT_ACTIVE,
+            changed=False,
+            reencrypt=True,
+            remove_key=not request.skip,
+            after_stage=keep if request.skip else Stage.REENCRYPT_FINISHED,
+            message="Reencrypting secrets",
         )
     _no_secretbox(cmd, provider)
     keys = config.keys_of(provider)
@@ -197,17 +222,15 @@ def plan(
     if cmd is Command.PREPARE:
         key = make_key(provider, config)
         new = enabled_config(config, provider, (*keys, key))
-        return Plan(new, Stage.PREPARE, True, False, False, Stage.PREPARE, "Adding key")
+        return changed(new, "Adding key", at=Stage.PREPARE, reencrypt=False, after=Stage.PREPARE)
     # Command.ROTATE: right-rotate, the newest (last) key becomes the writer.
     new = enabled_config(config, provider, (keys[-1], *keys[:-1]))
-    return Plan(
+    return changed(
         new,
-        Stage.ROTATE,
-        True,
-        False,
-        False,
-        Stage.ROTATE,
         f"Encryption {provider} keys right rotated",
+        at=Stage.ROTATE,
+        reencrypt=False,
+        after=Stage.ROTATE,
     )
 
 
@@ -233,4 +256,6 @@ def removal(config: KeyConfig, *, provider: str) -> Removal:
         else:
             providers.append(p)
     names = ", ".join(n for _, n in removed)
-    return Removal(KeyConfig(tuple(providers)), removed, f"Removing {target} key: {names}")
+    return Removal(
+        config.with_providers(tuple(providers)), removed, f"Removing {target} key: {names}"
+    )

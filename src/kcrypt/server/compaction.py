@@ -10,8 +10,9 @@ k3s's kine does the same for SQLite. kcrypt does both:
 * a periodic pass, like kube-apiserver's compactor: at each tick compact up to
   the revision seen at the *previous* tick, so a watcher always has at least one
   interval of history to resume from;
-* :func:`compact_now`, run when a re-encryption pass has finished and an old key
-  was removed, so that no stored revision keeps a value under a removed key.
+* :func:`kcrypt.datastore.compact_history`, which the encryption controller
+  runs right after every re-encryption pass, so that no stored revision keeps
+  a value under a replaced key (or in plaintext, after ``enable``).
 
 With several servers on one etcd, kube-apiserver elects nobody: each server
 compare-and-swaps a shared record and only the winner of a tick compacts.
@@ -29,12 +30,11 @@ from dataclasses import dataclass
 from kcrypt.datastore.contract import Datastore
 from kcrypt.datastore.errors import KeyExists
 
-__all__ = ["COMPACTION_KEY", "COMPACT_NOW_KEY", "CompactionResult", "Compactor", "compact_now"]
+__all__ = ["COMPACTION_KEY", "CompactionResult", "Compactor"]
 
 log = logging.getLogger("kcrypt.server.compaction")
 
 COMPACTION_KEY = "/kcrypt/compaction"
-COMPACT_NOW_KEY = "/kcrypt/compaction-marker"
 DEFAULT_INTERVAL_SECONDS = 300.0
 
 
@@ -45,28 +45,6 @@ class CompactionResult:
 
     compacted_to: int
     next_target: int
-
-
-async def compact_now(datastore: Datastore) -> int:
-    """Compact all history written so far; returns the compaction revision.
-
-    Compacting at revision R keeps the change made *at* R, with the value it
-    replaced, for watchers that resume from R; so one marker write first moves
-    R past every value already stored. Watchers started before get
-    ``Compacted`` (HTTP 410) and relist, which every Kubernetes client handles:
-    that is the price of dropping old ciphertexts at once.
-    """
-    marker = await datastore.get(COMPACT_NOW_KEY)
-    if marker is None:
-        # KeyExists: another server just wrote it; the revision moved all the same
-        with contextlib.suppress(KeyExists):
-            await datastore.create(COMPACT_NOW_KEY, b"{}")
-    else:
-        await datastore.update(COMPACT_NOW_KEY, b"{}", mod_revision=marker.mod_revision)
-    revision = await datastore.revision()
-    await datastore.compact(revision)
-    log.info("history compacted up to revision %d", revision)
-    return revision
 
 
 class Compactor:

@@ -36,10 +36,16 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from kcrypt.apiserver import TokenAuthenticator, create_app, ensure_default_namespaces
-from kcrypt.config import ConfigError, LoadedConfig, build_transformers, load_file
+from kcrypt.config import (
+    ConfigError,
+    ConfigSnapshot,
+    LoadedConfig,
+    build_transformers,
+    load_file,
+)
 from kcrypt.datastore import open_datastore
 from kcrypt.datastore.contract import Datastore
-from kcrypt.files import ensure_private_dir
+from kcrypt.files import ensure_private_dir, write_atomic
 from kcrypt.server.compaction import Compactor
 from kcrypt.server.encryption_files import ensure_encryption_config
 from kcrypt.server.errors import InvalidSettings, StartupConfigError
@@ -52,7 +58,7 @@ from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
 from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
 
-__all__ = ["PreparedFiles", "prepare_files", "run_server"]
+__all__ = ["PreparedFiles", "bind_listener", "prepare_files", "run_server"]
 
 log = logging.getLogger("kcrypt.server")
 
@@ -109,11 +115,51 @@ def _load_config(path: Path) -> LoadedConfig:
         raise StartupConfigError(path, exc.strerror or type(exc).__name__) from exc
 
 
+def bind_listener(settings: ServerSettings) -> socket.socket:
+    """The API's listening socket, bound before anything is written to disk.
+
+    A port already in use must stop the start with one clear error before
+    a kubeconfig pointing at that port (someone else's server) is written.
+    uvicorn then serves on this very socket, so nothing can take the port
+    in between.
+    """
+    host, port = settings.listen.bind_address, settings.listen.https_listen_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InvalidSettings(
+            f"cannot listen on {kubeconfig_server_url(host, port)}: "
+            f"{(exc.strerror or str(exc)).lower()} (another server on that port? "
+            "choose one with --https-listen-port)"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 async def run_server(settings: ServerSettings) -> None:
     """Run until SIGTERM/SIGINT; raises KcryptError subclasses on bad start-up input."""
+    listener = bind_listener(settings)
+    try:
+        await _run(settings, listener)
+    finally:
+        listener.close()
+
+
+async def _run(settings: ServerSettings, listener: socket.socket) -> None:
     files = prepare_files(settings)
     try:
-        transformers = build_transformers(files.loaded.config) if files.loaded else None
+        transformers = (
+            ConfigSnapshot(
+                loaded=files.loaded, transformers=build_transformers(files.loaded.config)
+            )
+            if files.loaded
+            else None
+        )
     except ConfigError as exc:
         assert files.config_file is not None
         raise StartupConfigError(files.config_file, str(exc)) from exc
@@ -121,7 +167,9 @@ async def run_server(settings: ServerSettings) -> None:
 
     datastore = await open_datastore(settings.datastore_url)
     try:
-        await _serve(settings, files=files, registry=registry, datastore=datastore)
+        await _serve(
+            settings, files=files, registry=registry, datastore=datastore, listener=listener
+        )
     finally:
         await datastore.close()
         log.info("datastore closed")
@@ -133,6 +181,7 @@ async def _serve(
     files: PreparedFiles,
     registry: TransformerRegistry,
     datastore: Datastore,
+    listener: socket.socket,
 ) -> None:
     metrics_registry = CollectorRegistry(auto_describe=True)
     store = ObjectStore(datastore, registry, metrics=StorageMetrics(metrics_registry))
@@ -155,7 +204,7 @@ async def _serve(
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
-    if supervisor.controller is None:
+    if supervisor.reload is None:
         log.info("no encryption config: values are stored unencrypted (identity)")
 
     app = create_app(
@@ -195,7 +244,7 @@ async def _serve(
         compactor = Compactor(datastore, interval=settings.datastore.compaction_interval)
         compactor.start()
     try:
-        await server.serve()
+        await server.serve(sockets=[listener])
     finally:
         if compactor is not None:
             await compactor.close()
@@ -213,6 +262,9 @@ def _write_kubeconfigs(settings: ServerSettings, files: PreparedFiles) -> None:
     admin = settings.paths.admin_kubeconfig
     write_kubeconfig(admin, content)
     log.info("Wrote kubeconfig %s", admin)
+    url = kubeconfig_server_url(settings.listen.bind_address, settings.listen.https_listen_port)
+    # The CLI's default server when only --data-dir is given (no key material here).
+    write_atomic(settings.paths.server_url, (url + "\n").encode(), mode=0o644)
     extra = settings.auth.write_kubeconfig
     if extra is not None:
         write_kubeconfig(extra, content, mode=settings.auth.write_kubeconfig_mode)

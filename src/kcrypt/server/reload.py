@@ -25,17 +25,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kcrypt.config import (
-    ConfigError,
-    Transformers,
-    build_transformers,
-    config_hash,
-    load_file,
-)
+from kcrypt.config import ConfigError, ConfigSnapshot, config_hash
 from kcrypt.server.metrics import ReloadMetrics
 
 __all__ = ["ReloadController", "ReloadOutcome", "ReloadResult"]
@@ -48,7 +43,11 @@ CONTROLLER_NAME = "encryption-provider-config-automatic-reload-controller"
 class _Swappable(Protocol):
     """What the reload needs of ``storage.TransformerRegistry``."""
 
-    def swap(self, new: Transformers | None, /) -> None: ...
+    def swap(self, new: ConfigSnapshot | None, /) -> None: ...
+
+
+Builder = Callable[..., ConfigSnapshot]
+"""``build(data, source=..., reload=True)``: the server's one way to build a config."""
 
 
 class ReloadOutcome(enum.Enum):
@@ -77,8 +76,10 @@ class ReloadController:
         metrics: ReloadMetrics,
         applied_hash: str,
         interval: float,
+        build: Builder,
     ) -> None:
         self._path = path
+        self._build = build
         self._registry = registry
         self._metrics = metrics
         self._applied_hash = applied_hash
@@ -125,21 +126,20 @@ class ReloadController:
                 ReloadOutcome.FAILED, self._applied_hash, error=self._rejected_error
             )
         try:
-            loaded = load_file(self._path, reload=True)
-            transformers = build_transformers(loaded.config)
+            snapshot = self._build(raw, source=str(self._path), reload=True)
         except ConfigError as exc:
             return self._reject(new_hash, str(exc))
-        self._registry.swap(transformers)
-        self._applied_hash = loaded.hash
+        self._registry.swap(snapshot)
+        self._applied_hash = snapshot.hash
         self._rejected_hash = None
-        self._metrics.record_success(loaded.hash)
+        self._metrics.record_success(snapshot.hash)
         log.info(
             "%s: loaded new encryption config from %s (hash %s)",
             CONTROLLER_NAME,
             self._path,
-            loaded.hash,
+            snapshot.hash,
         )
-        return ReloadResult(ReloadOutcome.RELOADED, loaded.hash)
+        return ReloadResult(ReloadOutcome.RELOADED, snapshot.hash)
 
     def _reject(self, rejected: str, message: str) -> ReloadResult:
         if rejected != self._rejected_hash:

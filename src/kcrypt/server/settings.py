@@ -97,6 +97,10 @@ class EncryptionSettings:
     """Seconds between checks of the datastore's state besides the watch (a
     missed event costs at most this), and between convergence checks."""
 
+    rotation_interval: float = 0.0
+    """Rotate the write key (``rotate-keys``) once it is this many seconds old;
+    0 = never (``--secrets-encryption-rotation-interval``; off by default)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
@@ -145,6 +149,11 @@ class ServerPaths:
     @property
     def token(self) -> Path:
         return self.server_dir / "token"
+
+    @property
+    def server_url(self) -> Path:
+        """The API's URL, written at start: ``secrets-encrypt -d DIR`` finds its server."""
+        return self.server_dir / "url"
 
     @property
     def cred_dir(self) -> Path:

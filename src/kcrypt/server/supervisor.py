@@ -2,8 +2,9 @@
 
 Routes (behind the same bearer-token auth as the API)::
 
-    GET /v1-kcrypt/encrypt/status  -> 200 k3s's EncryptionState JSON (+ "reencrypt" progress)
-    PUT /v1-kcrypt/encrypt/config  -> 200 {"message": ...} (or the dry run's document)
+    GET /v1-kcrypt/encrypt/status    -> 200 k3s's EncryptionState JSON (+ progress, step)
+    PUT /v1-kcrypt/encrypt/config    -> 200 {"message": ...} (or the dry run's document)
+    GET /v1-kcrypt/encrypt/progress  -> 200 the state's generation, job and last pass
 
 Errors are a Kubernetes ``Status`` whose ``message`` is the real reason (k3s
 only says "secret-encrypt error ID NNNNN" and leaves the reason in its log).
@@ -15,20 +16,20 @@ Who owns the config, and in which order things happen:
   server listens: the service rewrites ``<data-dir>/server/cred/
   encryption-config.json`` (0600) when it differs (logged) and the new content
   is swapped in before any request is served.
-* Every change (``secrets-encrypt`` or start-up) goes through
-  :meth:`EncryptionSupervisor.apply_config`, synchronously: the service has
-  just written the file, the transformers are swapped and the reload
-  controller is told the new hash with no ``await`` in between. The
-  controller's next poll then sees the hash it already has and does nothing;
-  the two paths can never apply different contents. The swap happens before
-  the service answers or starts a re-encryption pass, so no value is ever
-  written under a key this server cannot read.
+* The supervisor is the encryption controller's
+  :class:`~kcrypt.encryption.ControllerHooks`: every change (a command, a
+  controller step, start-up) reaches :meth:`EncryptionSupervisor.apply_config`
+  as a config snapshot built once, synchronously: the controller has just
+  written the file, the transformers are swapped and the metrics told the new
+  hash with no ``await`` in between. The swap happens before the service
+  answers or a pass starts, so no value is ever written under a key this
+  server cannot read.
 * A server started without ``--secrets-encryption`` serves plaintext until
   ``enable`` (or ``rotate-keys``) writes the file; from then on it uses and
   watches it, and keeps doing so after a restart (the datastore says so).
 * With ``--encryption-provider-config FILE`` the file is the operator's:
-  ``secrets-encrypt`` refuses (k3s manages only its own file) and the reload
-  controller watches that file alone.
+  ``secrets-encrypt`` commands refuse (k3s manages only its own file),
+  ``status`` shows that file's keys, and the reload controller watches it.
 
 Several servers on one datastore (issue 6, :mod:`kcrypt.encryption.ha`):
 
@@ -45,10 +46,10 @@ Several servers on one datastore (issue 6, :mod:`kcrypt.encryption.ha`):
 * the managed file is owned by that sync: no reload poll runs on it, so a
   hand edit is reported as a conflict instead of being applied.
 
-When a pass ends by removing an old key, the server that ran it compacts the
-datastore's history at once (:func:`kcrypt.server.compaction.compact_now`), so
-no stored revision keeps a value under the removed key; waiting for the
-periodic compactor would take two intervals (10 minutes by default). With
+When a pass ends, the controller compacts the datastore's history at once
+(its ``compact`` step), so no stored revision keeps a value under a replaced
+key, or in plaintext after ``enable``; waiting for the periodic compactor
+would take two intervals (10 minutes by default). With
 ``--compaction-interval 0`` (compaction disabled) it does not.
 
 Re-encryption progress is reported three ways: ``status`` (text line, JSON
@@ -80,29 +81,48 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kcrypt.apiserver.status import status
-from kcrypt.config import build_transformers, config_hash, load
+from kcrypt.config import ConfigError, ConfigSnapshot, build_snapshot, config_hash
 from kcrypt.datastore.contract import Datastore
-from kcrypt.encryption import STATE_KEY, EncryptionError, EncryptionService, ReencryptProgress
-from kcrypt.encryption.cluster import ClusterSettings, join_cluster, reseal_unsealed
-from kcrypt.encryption.ha import ClusterMember
-from kcrypt.encryption.sealing import TokenSealer
-from kcrypt.encryption.servers import ServerPublisher
-from kcrypt.encryption.statestore import StateStore
-from kcrypt.encryption.status import progress_line
+from kcrypt.encryption import (
+    STATE_KEY,
+    ClusterSettings,
+    Controller,
+    ControllerSettings,
+    EncryptionError,
+    EncryptionService,
+    EncryptionState,
+    ReencryptProgress,
+    ServerPublisher,
+    StateStore,
+    Step,
+    TokenSealer,
+    join_cluster,
+    keys_of_model,
+    progress_line,
+    reseal,
+    snapshot_for,
+    status_document,
+)
 from kcrypt.errors import KcryptError
-from kcrypt.server.compaction import compact_now
 from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
 from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
 from kcrypt.storage import TransformerRegistry
 
-__all__ = ["CONFIG_PATH", "LOG_EVERY_PAGES", "STATUS_PATH", "EncryptionSupervisor"]
+__all__ = [
+    "CONFIG_PATH",
+    "LOG_EVERY_PAGES",
+    "PROGRESS_PATH",
+    "STATUS_PATH",
+    "EncryptionSupervisor",
+]
 
 log = logging.getLogger("kcrypt.server.encryption")
 
 STATUS_PATH = "/v1-kcrypt/encrypt/status"
 CONFIG_PATH = "/v1-kcrypt/encrypt/config"
+PROGRESS_PATH = "/v1-kcrypt/encrypt/progress"
 _ANY_METHOD = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]
 """Every method reaches the handler, which answers k3s's 405 for the wrong one."""
 LOG_EVERY_PAGES = 10
@@ -123,6 +143,7 @@ class _ReencryptMetrics:
         self.rate = gauge("rate_objects_per_second", "Values examined per second in the pass.")
 
     def record(self, p: ReencryptProgress) -> None:
+        self.running.set(0 if p.finished else 1)
         self.total.set(p.total)
         self.done.set(p.done)
         self.rewritten.set(p.rewritten)
@@ -132,7 +153,7 @@ class _ReencryptMetrics:
 
 
 class EncryptionSupervisor:
-    """The server's encryption config: the service, the live swap and the reload poll."""
+    """The server's encryption config: the controller's hooks, the routes, the reload poll."""
 
     def __init__(
         self,
@@ -150,166 +171,83 @@ class EncryptionSupervisor:
         self.custom = enc.config_file is not None
         self._settings = settings
         self._ds = datastore
-        self._tasks: list[asyncio.Task[None]] = []
-        self.cluster: ClusterMember | None = None
-        self._sealer = TokenSealer(token, record_key=STATE_KEY) if token else None
+        self._token = token
         self.path: Path = enc.config_file or settings.paths.encryption_config
         self._registry = registry
         self._reload_metrics = reload_metrics
         self._interval = enc.reload_interval
         self._metrics = _ReencryptMetrics(metrics_registry)
         self._pages = 0
-        self.controller: ReloadController | None = None
+        self.reload: ReloadController | None = None
         self._reload_task: asyncio.Task[None] | None = None
         if applied_hash is not None:
-            self.controller = self._new_controller(applied_hash)
+            self.reload = self._new_reload(applied_hash)
+        self.controller: Controller | None = None
         self.service: EncryptionService | None = None
+        self._store = StateStore(
+            datastore, sealer=TokenSealer(token, record_key=STATE_KEY) if token else None
+        )
         if not self.custom:
             ttl = enc.server_lease_ttl
             renew = max(ttl / 3.0, 0.2)
-            self.cluster = ClusterMember(
+            self._elector = LeaderElection(
                 datastore,
+                identity=settings.node_name,
+                ttl=ttl,
+                renew_interval=renew,
+                retry_interval=min(1.0, enc.sync_interval),
+            )
+            self.controller = Controller(
+                datastore,
+                store=self._store,
                 publisher=ServerPublisher(
                     datastore, node=settings.node_name, ttl=ttl, renew_interval=renew
                 ),
-                elector=LeaderElection(
-                    datastore,
-                    identity=settings.node_name,
-                    ttl=ttl,
-                    renew_interval=renew,
-                    retry_interval=min(1.0, enc.sync_interval),
+                hooks=self,
+                settings=ControllerSettings(
+                    node=settings.node_name,
+                    provider=enc.provider,
+                    config_path=self.path,
+                    poll_interval=enc.sync_interval,
+                    rotation_interval=enc.rotation_interval,
+                    compaction=settings.datastore.compaction_interval > 0,
+                    generated=generated,
                 ),
-                poll_interval=enc.sync_interval,
             )
-            self.service = EncryptionService(
-                datastore,
-                config_path=self.path,
-                node_name=settings.node_name,
-                provider=enc.provider,
-                apply_config=self.apply_config,
-                on_progress=self._on_progress,
-                on_key_removed=(
-                    self._compact_history if settings.datastore.compaction_interval > 0 else None
-                ),
-                sealer=self._sealer,
-                cluster=self.cluster,
-                generated=generated,
-            )
-            self._metrics.running.set_function(lambda: 1.0 if self._running() else 0.0)
+            self.service = EncryptionService(self.controller)
 
-    # -- lifecycle -------------------------------------------------------------------------
+    # -- the controller's hooks ------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Apply the datastore's state (before the server listens), then watch the file."""
-        if self.service is not None:
-            await self._join()
-            before = _file_hash(self.path)
-            try:
-                await self.service.start()
-            except EncryptionError as exc:
-                log.error("secrets-encrypt state not applied: %s", exc)
-            if self.service.conflict:
-                log.error("encryption config %s NOT applied: %s", self.path, self.service.conflict)
-            after = _file_hash(self.path)
-            if after is not None and before is not None and after != before:
-                log.warning(
-                    "encryption config %s differed from the datastore's state: rewritten "
-                    "from the datastore (hash %s -> %s)",
-                    self.path,
-                    before,
-                    after,
-                )
-            elif after is not None and before is None:
-                log.info("encryption config %s written from the datastore's state", self.path)
-            assert self.cluster is not None
-            self._tasks.append(await self.cluster.start())
-            self._tasks.append(asyncio.create_task(self.service.follow(), name="kcrypt-follow"))
-        self._start_watching()
+    @property
+    def elector(self) -> LeaderElection:
+        return self._elector
 
-    async def _join(self) -> None:
-        """Refuse to start on a wrong token or a critical setting that differs."""
-        enc = self._settings.encryption
-        store = StateStore(self._ds, sealer=self._sealer)
-        if self._sealer is not None:
-            await reseal_unsealed(self._ds, store)
-        await join_cluster(
-            self._ds,
-            ClusterSettings(enc.secrets_encryption, enc.provider),
-            node=self._settings.node_name,
-            store=store,
-        )
+    def build_snapshot(self, data: bytes, *, source: str, reload: bool = True) -> ConfigSnapshot:
+        """The one way this server builds a config (the reload poll uses it too)."""
+        return build_snapshot(data, source=source, reload=reload)
 
-    async def close(self) -> None:
-        """Stop the pass (it resumes from its checkpoint on the next start) and the poll."""
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        self._tasks.clear()
-        if self.service is not None:
-            await self.service.close()
-        if self.cluster is not None:
-            await self.cluster.close()
-        task, self._reload_task = self._reload_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    def apply_config(self, snapshot: ConfigSnapshot) -> None:
+        """Swap ``snapshot`` in at once (the controller wrote it to :attr:`path` just before).
 
-    def apply_config(self, data: bytes) -> None:
-        """Swap ``data`` in at once (the service wrote it to :attr:`path` just before).
-
-        Synchronous on purpose: file, transformers and the reload controller's
-        hash change with no await between them (see the module docstring).
+        Synchronous on purpose: file, transformers and the metrics' hash
+        change with no await between them (see the module docstring).
         """
-        loaded = load(data, reload=True, source=str(self.path))
-        transformers = build_transformers(loaded.config)
-        self._registry.swap(transformers)
-        if self.controller is None:
-            self.controller = self._new_controller(loaded.hash)
-            self._start_watching()
+        self._registry.swap(snapshot)
+        if self.reload is None:
+            self.reload = self._new_reload(snapshot.hash)
         else:
-            self.controller.adopt(loaded.hash)
-        self._reload_metrics.record_success(loaded.hash)
-        log.info("encryption config %s applied (hash %s)", self.path, loaded.hash)
+            self.reload.adopt(snapshot.hash)
+        self._reload_metrics.record_success(snapshot.hash)
+        log.info("encryption config %s applied (hash %s)", self.path, snapshot.hash)
 
-    def _new_controller(self, applied_hash: str) -> ReloadController:
-        return ReloadController(
-            self.path,
-            registry=self._registry,
-            metrics=self._reload_metrics,
-            applied_hash=applied_hash,
-            interval=self._interval,
-        )
-
-    def _start_watching(self) -> None:
-        if self.controller is None or self._reload_task is not None:
-            return
-        if self.service is not None:
-            return  # the managed file is followed by the service's sync, not reloaded
-        with contextlib.suppress(RuntimeError):  # no running loop: start() does it later
-            loop = asyncio.get_running_loop()
-            self._reload_task = loop.create_task(self.controller.run(), name="kcrypt-reload")
-
-    def _running(self) -> bool:
-        return self.service is not None and self.service.running
-
-    async def _compact_history(self) -> None:
-        log.info(
-            "old encryption key removed: compacting the datastore's history so that no "
-            "stored revision keeps a value under it"
-        )
-        await compact_now(self._ds)
-
-    def _on_progress(self, progress: ReencryptProgress) -> None:
+    def progress(self, progress: ReencryptProgress) -> None:
         self._metrics.record(progress)
         if progress.done == 0 and not progress.finished:
             self._pages = 0
             return
         self._pages += 1
         if progress.finished or self._pages % LOG_EVERY_PAGES == 0:
-            doc = {
+            doc: dict[str, Any] = {
                 "total": progress.total,
                 "done": progress.done,
                 "rate": progress.rate,
@@ -322,12 +260,84 @@ class EncryptionSupervisor:
                 doc["eta"] = progress.eta
             log.info("%s", progress_line(doc))
 
+    async def step_done(self, step: Step, state: EncryptionState | None) -> None:
+        """Where the server acts on a saved step (events and snapshots hook in here)."""
+        log.debug("encryption controller step %s done (%s)", step.action.value, step.reason)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Apply the datastore's state (before the server listens), then watch the file."""
+        if self.controller is not None:
+            await self._join()
+            before = _file_hash(self.path)
+            try:
+                await self.controller.start()
+            except EncryptionError as exc:
+                log.error("secrets-encrypt state not applied: %s", exc)
+            if self.controller.sync.conflict:
+                log.error(
+                    "encryption config %s NOT applied: %s", self.path, self.controller.sync.conflict
+                )
+            after = _file_hash(self.path)
+            if after is not None and before is not None and after != before:
+                log.warning(
+                    "encryption config %s differed from the datastore's state: rewritten "
+                    "from the datastore (hash %s -> %s)",
+                    self.path,
+                    before,
+                    after,
+                )
+            elif after is not None and before is None:
+                log.info("encryption config %s written from the datastore's state", self.path)
+            self.controller.run()
+        self._start_watching()
+
+    async def _join(self) -> None:
+        """Refuse to start on a wrong token or a critical setting that differs."""
+        enc = self._settings.encryption
+        await reseal(self._ds, self._store, token=self._token)
+        await join_cluster(
+            self._ds,
+            ClusterSettings(enc.secrets_encryption, enc.provider),
+            node=self._settings.node_name,
+            store=self._store,
+        )
+
+    async def close(self) -> None:
+        """Stop the controller (a pass resumes from its checkpoint on the next start)."""
+        if self.controller is not None:
+            await self.controller.close()
+        task, self._reload_task = self._reload_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _new_reload(self, applied_hash: str) -> ReloadController:
+        return ReloadController(
+            self.path,
+            registry=self._registry,
+            metrics=self._reload_metrics,
+            applied_hash=applied_hash,
+            interval=self._interval,
+            build=self.build_snapshot,
+        )
+
+    def _start_watching(self) -> None:
+        if self.reload is None or self._reload_task is not None or self.controller is not None:
+            return  # the managed file is followed by the controller, not reloaded
+        with contextlib.suppress(RuntimeError):  # no running loop: start() does it later
+            loop = asyncio.get_running_loop()
+            self._reload_task = loop.create_task(self.reload.run(), name="kcrypt-reload")
+
     # -- routes ----------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route(STATUS_PATH, self._status, methods=_ANY_METHOD),
             Route(CONFIG_PATH, self._config, methods=_ANY_METHOD),
+            Route(PROGRESS_PATH, self._progress, methods=_ANY_METHOD),
         ]
 
     def _refusal(self) -> str:
@@ -338,19 +348,35 @@ class EncryptionSupervisor:
             f"(it is reloaded automatically)"
         )
 
+    def _custom_status(self) -> dict[str, Any]:
+        """The operator's file, read only: its key table; stage is not k3s's to track."""
+        try:
+            data = self.path.read_bytes()
+            snapshot = snapshot_for(data, source=str(self.path))
+        except (OSError, EncryptionError, ConfigError) as exc:
+            raise EncryptionError(f"cannot read {self.path}: {exc}") from None
+        doc = status_document(keys_of_model(snapshot), "custom", annotations={})
+        doc["configFile"] = str(self.path)
+        return doc
+
     async def _status(self, request: Request) -> Response:
         if request.method != "GET":
             return _error(405, "MethodNotAllowed", "method not allowed")
-        if self.service is None:
-            return _error(400, "BadRequest", self._refusal())
         try:
-            doc = await self.service.status()
+            doc = await self.service.status() if self.service else self._custom_status()
         except EncryptionError as exc:
             return _error(exc.code, exc.reason, str(exc))
         except KcryptError as exc:
             log.error("secrets-encrypt status failed: %s", exc)
             return _error(500, "InternalError", str(exc))
         return JSONResponse(doc)
+
+    async def _progress(self, request: Request) -> Response:
+        if request.method != "GET":
+            return _error(405, "MethodNotAllowed", "method not allowed")
+        if self.service is None:
+            return _error(400, "BadRequest", self._refusal())
+        return JSONResponse(await self.service.progress())
 
     async def _config(self, request: Request) -> Response:
         if request.method != "PUT":
@@ -359,7 +385,7 @@ class EncryptionSupervisor:
             return _error(400, "BadRequest", self._refusal())
         try:
             body: Any = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "BadRequest", "the request body is not JSON")
         if not isinstance(body, dict):
             return _error(400, "BadRequest", "the request body is not a JSON object")
