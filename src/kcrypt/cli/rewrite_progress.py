@@ -30,6 +30,7 @@ class RewriteView:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._last_log = 0.0
+        self._last_done = -1
 
     def __enter__(self) -> RewriteView:
         return self
@@ -49,8 +50,10 @@ class RewriteView:
             self._bar(p)
             return
         now = time.monotonic()
+        if p.done == self._last_done:
+            return
         if now - self._last_log >= LOG_EVERY_SECONDS or p.done >= p.total:
-            self._last_log = now
+            self._last_log, self._last_done = now, p.done
             click.echo(
                 f"[rewrite] {p.resource}: {p.done}/{p.total} objects "
                 f"({p.rewritten} rewritten, {p.conflicts} conflicts, {p.missing} deleted) "

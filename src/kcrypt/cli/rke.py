@@ -28,7 +28,7 @@ class RkeStyleCommand(click.Command):
         path = ctx.command_path
         rows = []
         for param in self.get_params(ctx):
-            if not isinstance(param, click.Option) or param.hidden or param.name == "help":
+            if not isinstance(param, click.Option) or param.hidden or "--help" in param.opts:
                 continue
             flag = max(param.opts, key=len)
             if not param.is_flag:

@@ -129,7 +129,6 @@ async def rewrite(
         await _rewrite_resource(client, ref, entry, settings, limiter, counts, checkpoint, report)
         entry["done"] = True
         checkpoint.save()
-    report(str(resources[-1]) if resources else "")
     return RewriteResult(
         resources=tuple(str(r) for r in resources),
         total=max(total, counts.done),
