@@ -123,6 +123,13 @@ class RkeCluster:
                 doc[key] = value
         self.cluster_yml.write_text(yaml.safe_dump(doc, sort_keys=False))
 
+    def write_cluster_text(self, services: str) -> None:
+        """cluster.yml = this cluster's nodes and kcrypt block, then ``services`` verbatim."""
+        self.write_cluster_yml(None)
+        doc = yaml.safe_load(self.cluster_yml.read_text())
+        doc.pop("services")
+        self.cluster_yml.write_text(yaml.safe_dump(doc, sort_keys=False) + services)
+
     def kcrypt(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [*kcrypt_command(), *args, "--config", str(self.cluster_yml)],
@@ -144,6 +151,9 @@ class RkeCluster:
     # -- what is stored --------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
+        """The state file as JSON ({} before the first ``kcrypt up``)."""
+        if not self.state_file.exists():
+            return {}
         doc: dict[str, Any] = json.loads(self.state_file.read_text())
         return doc
 

@@ -45,6 +45,7 @@ __all__ = [
     "Phase",
     "Plan",
     "can_read",
+    "describe",
     "disabled_config",
     "equivalent",
     "key_names",
@@ -250,6 +251,24 @@ def disabled_config(current: EncryptionConfiguration | None) -> EncryptionConfig
     """identity for every rule ``current`` names: kcrypt's "encryption removed" file."""
     rules = _rules(table(current)) or [GroupResource("", "secrets")]
     return _layout({r: (IDENTITY,) for r in rules})
+
+
+def describe(config: EncryptionConfiguration | None) -> str:
+    """``secrets,configmaps: aescbc[k-new, k-old], identity`` -- key names only, never secrets."""
+    parts = []
+    for entry in config.resources if config else ():
+        providers = []
+        for p in entry.providers:
+            kind = p.kinds()[0]
+            if kind in _KEYED:
+                names = ", ".join(k.name for k in getattr(p, kind).keys)
+                providers.append(f"{kind}[{names}]")
+            elif p.kms is not None:
+                providers.append(f"kms({p.kms.name})")
+            else:
+                providers.append(kind)
+        parts.append(f"{','.join(entry.resources)}: {', '.join(providers)}")
+    return "; ".join(parts) or "(no resources)"
 
 
 def key_secrets(config: EncryptionConfiguration | None) -> dict[tuple[str, str], str]:

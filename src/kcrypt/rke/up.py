@@ -44,6 +44,7 @@ from kcrypt.rke.rewrite import RewriteProgress, RewriteSettings, rewrite
 from kcrypt.rke.state import StateFile, rke_config
 from kcrypt.rke.transition import (
     can_read,
+    describe,
     disabled_config,
     equivalent,
     key_names,
@@ -262,6 +263,9 @@ class _Up:
             )
         names = [p["name"] for p in op["phases"]]
         self.out(f"[encryption] {desired.mode}: phases {' -> '.join(names) or '(none)'}")
+        for i, phase in enumerate(op["phases"]):
+            text = describe(_load(phase_bytes(op, i)))
+            self.out(f"[encryption] phase {i + 1} ({phase['name']}): {text}")
         if op["rewrite"]:
             self.out(f"[encryption] then rewrite: {', '.join(op['rewrite'])}")
 
