@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,16 @@ class RkeCluster:
 
     def up(self, *args: str) -> str:
         return self.kcrypt("up", *args).stdout
+
+    def loaded_hash(self, i: int) -> str:
+        """The config hash server ``i`` says it runs (its /metrics)."""
+        with self.servers[i].client() as c:
+            text = c.get("/metrics").text
+        found = re.findall(
+            r'apiserver_encryption_config_controller_last_config_info\{[^}]*hash="([^"]+)"', text
+        )
+        assert len(found) == 1, found
+        return found[0]
 
     # -- what is stored --------------------------------------------------------------
 
