@@ -1,4 +1,4 @@
-"""RKE workflow tests: real kcrypt servers, real kubectl, real sshd, real etcd.
+"""RKE workflow end-to-end tests: real kcrypt servers, real kubectl, real sshd, real etcd.
 
 Every test here is marked ``e2e``; the ones on a 3-member etcd also ``etcd``.
 """
