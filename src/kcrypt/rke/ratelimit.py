@@ -1,7 +1,7 @@
 """An optional objects-per-second limit for rewrites (RKE has none).
 
-A token bucket of one second's worth, on an injectable clock so tests need
-no real sleeps.
+A token bucket holding at most one second's worth (starting with one token),
+on an injectable clock so tests need no real sleeps.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class RateLimiter:
                 burst = max(1.0, self.rate)
                 self._tokens = min(burst, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - 1e-9:  # float sums of rate * elapsed fall just short
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
                 await self.clock.sleep((1.0 - self._tokens) / self.rate)
