@@ -120,18 +120,18 @@ async def _rewrite(
         if checkpoint
         else Checkpoint(None, secrets.token_hex(4))
     )
-    async with async_client(access, connections=concurrency) as client:
+    async with async_client(access, connections=1) as client:
         refs = await resolve_rules(client, rules)
-        if not refs:
-            raise KcryptError(f"the API server serves none of: {', '.join(rules)}")
-        result = await run(
-            client,
-            refs,
-            settings=RewriteSettings(
-                page_size=page_size, concurrency=concurrency, rate_limit=rate_limit
-            ),
-            checkpoint=point,
-            on_progress=view,  # type: ignore[arg-type]
-        )
+    if not refs:
+        raise KcryptError(f"the API server serves none of: {', '.join(rules)}")
+    result = await run(
+        access,
+        refs,
+        settings=RewriteSettings(
+            page_size=page_size, concurrency=concurrency, rate_limit=rate_limit
+        ),
+        checkpoint=point,
+        on_progress=view,  # type: ignore[arg-type]
+    )
     point.remove()
     return result

@@ -11,7 +11,10 @@ Compared with RKE's loop (secrets only, 5 workers, no total, no resume):
 * any resource, found through discovery;
 * the total is known before the first PUT (``remainingItemCount``, or a
   counting list where the server does not give it);
-* bounded concurrency within a page and an optional objects/second limit;
+* bounded concurrency -- N workers, each with its own keep-alive connection
+  (one shared httpx pool costs more in pool bookkeeping than the PUTs under
+  many concurrent requests) -- the next page listed while this one is
+  written, and an optional objects/second limit;
 * Conflict: the object is read again and PUT again (RKE does the same);
   NotFound: deleted meanwhile, skipped;
 * a checkpoint after every page (:mod:`kcrypt.rke.checkpoint`).
@@ -31,7 +34,7 @@ import httpx
 from kcrypt.rke.checkpoint import Checkpoint
 from kcrypt.rke.discovery import ResourceRef
 from kcrypt.rke.errors import KubeAPIError, RewriteError
-from kcrypt.rke.kube import api_error
+from kcrypt.rke.kube import KubeAccess, api_error, async_client
 from kcrypt.rke.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter
 
 __all__ = ["RewriteProgress", "RewriteResult", "RewriteSettings", "rewrite"]
@@ -86,7 +89,7 @@ class _Counts:
 
 
 async def rewrite(
-    client: httpx.AsyncClient,
+    access: KubeAccess,
     resources: Sequence[ResourceRef],
     *,
     settings: RewriteSettings,
@@ -95,6 +98,26 @@ async def rewrite(
     clock: Clock = SYSTEM_CLOCK,
 ) -> RewriteResult:
     """Rewrite every object of ``resources``; resumes from ``checkpoint``."""
+    lister = async_client(access, connections=2)
+    workers = [async_client(access, connections=1) for _ in range(settings.concurrency)]
+    try:
+        return await _rewrite_all(
+            lister, workers, resources, settings, checkpoint, on_progress, clock
+        )
+    finally:
+        for c in (lister, *workers):
+            await c.aclose()
+
+
+async def _rewrite_all(
+    client: httpx.AsyncClient,
+    workers: list[httpx.AsyncClient],
+    resources: Sequence[ResourceRef],
+    settings: RewriteSettings,
+    checkpoint: Checkpoint,
+    on_progress: Callable[[RewriteProgress], None] | None,
+    clock: Clock,
+) -> RewriteResult:
     limiter = RateLimiter(settings.rate_limit, clock)
     start = clock.now()
     counts = _Counts()
@@ -126,7 +149,9 @@ async def rewrite(
         if entry.get("done"):
             continue
         report(str(ref))
-        await _rewrite_resource(client, ref, entry, settings, limiter, counts, checkpoint, report)
+        await _rewrite_resource(
+            client, workers, ref, entry, settings, limiter, counts, checkpoint, report
+        )
         entry["done"] = True
         checkpoint.save()
     return RewriteResult(
@@ -169,6 +194,7 @@ def _order(item: dict[str, Any]) -> str:
 
 async def _rewrite_resource(
     client: httpx.AsyncClient,
+    workers: list[httpx.AsyncClient],
     ref: ResourceRef,
     entry: dict[str, Any],
     settings: RewriteSettings,
@@ -179,35 +205,42 @@ async def _rewrite_resource(
 ) -> None:
     token: str = entry.get("continue") or ""
     after: str | None = entry.get("after")
-    if after is not None and not token:
-        token = ""  # finished pages ended the list; restart with the skip filter only
-    semaphore = asyncio.Semaphore(settings.concurrency)
-    while True:
+
+    async def fetch(token: str) -> dict[str, Any]:
         params = {"limit": str(settings.page_size)}
         if token:
             params["continue"] = token
-        try:
-            page = await _request(client, "GET", ref.base, params=params, what=f"list {ref}")
-        except KubeAPIError as exc:
-            if exc.code == 410 and token:
-                token = ""  # the continue token expired: start over, skipping what is done
-                continue
+        return await _request(client, "GET", ref.base, params=params, what=f"list {ref}")
+
+    try:
+        page = await fetch(token)
+    except KubeAPIError as exc:
+        if exc.code != 410 or not token:
             raise
+        page = await fetch("")  # the continue token expired: start over, skipping what is done
+    while True:
         kind = str(page.get("kind") or "").removesuffix("List")
-        api_version = str(page.get("apiVersion") or ref.base.split("/")[1])
+        api_version = str(page.get("apiVersion") or "v1")
         items = [i for i in page.get("items") or [] if after is None or _order(i) > after]
+        token = (page.get("metadata") or {}).get("continue") or ""
+        following = asyncio.create_task(fetch(token)) if token else None
         saved = {k: getattr(counts, k) for k in ("rewritten", "unchanged", "conflicts", "missing")}
 
-        async def one(item: dict[str, Any]) -> None:
-            async with semaphore:
+        async def work(c: httpx.AsyncClient, share: list[dict[str, Any]]) -> None:
+            for item in share:
                 await limiter.acquire()
-                await _put(client, ref, item, kind=kind, api_version=api_version, counts=counts)
+                await _put(c, ref, item, kind=kind, api_version=api_version, counts=counts)
 
-        await asyncio.gather(*(one(i) for i in items))
+        n = len(workers)
+        try:
+            await asyncio.gather(*(work(workers[i], items[i::n]) for i in range(n)))
+        except BaseException:
+            if following is not None:
+                following.cancel()
+            raise
         counts.done += len(items)
         if items:
             after = _order(items[-1])
-        token = (page.get("metadata") or {}).get("continue") or ""
         entry["continue"], entry["after"] = token, after
         stored = entry.setdefault("counts", {})
         stored["done"] = int(stored.get("done", 0)) + len(items)
@@ -215,8 +248,14 @@ async def _rewrite_resource(
             stored[k] = int(stored.get(k, 0)) + getattr(counts, k) - before
         checkpoint.save()
         report(str(ref))
-        if not token:
+        if following is None:
             return
+        try:
+            page = await following
+        except KubeAPIError as exc:
+            if exc.code != 410:
+                raise
+            page = await fetch("")
 
 
 async def _put(

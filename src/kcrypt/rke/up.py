@@ -223,14 +223,13 @@ class _Up:
         )
         path = spec.state_path.with_name(spec.state_path.name + ".rewrite")
         checkpoint = Checkpoint.open(path, id=str(op["id"]))
-        async with async_client(access, connections=settings.concurrency) as client:
+        async with async_client(access, connections=1) as client:
             refs = await resolve_rules(client, rules)
-            self.out(
-                f"[rewrite] rewriting {', '.join(str(r) for r in refs) or 'nothing'} through {access.server}"
-            )
-            result = await rewrite(
-                client, refs, settings=settings, checkpoint=checkpoint, on_progress=self.on_progress
-            )
+        names = ", ".join(str(r) for r in refs) or "nothing"
+        self.out(f"[rewrite] rewriting {names} through {access.server}")
+        result = await rewrite(
+            access, refs, settings=settings, checkpoint=checkpoint, on_progress=self.on_progress
+        )
         checkpoint.remove()
         self.out(
             f"[rewrite] Operation completed, {result.done} objects examined "
