@@ -49,15 +49,16 @@ resources:
 """
 
 
-def config(*names: str) -> bytes:
-    keys = "".join(
-        f"      - name: {n}\n        secret: {base64.b64encode(os.urandom(32)).decode()}\n"
-        for n in names
-    )
-    return (
-        "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
-        "- resources: [secrets]\n  providers:\n  - aescbc:\n      keys:\n" + keys + "  - identity: {}\n"
-    ).encode()
+def new_secret() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def config(*keys: tuple[str, str]) -> bytes:
+    """aescbc with ``(name, secret)`` keys (the first writes), then identity, for secrets."""
+    listed = "".join(f"      - name: {n}\n        secret: {s}\n" for n, s in keys)
+    head = "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
+    body = "- resources: [secrets]\n  providers:\n  - aescbc:\n      keys:\n"
+    return (head + body + listed + "  - identity: {}\n").encode()
 
 
 def loaded(server: KcryptServer, data: bytes) -> bool:
@@ -86,24 +87,18 @@ def main() -> None:
         asyncio.run(seed_store(f"sqlite://{db}", IDENTITY, n))
         server = KcryptServer(base / "data", args=server_args, port=server.port).start()
         try:
-            one = config("one")
+            first = ("one", new_secret())
+            one = config(first)
             enc.write_bytes(one)
             wait_until(lambda: loaded(server, one), timeout=60)
             t0 = time.monotonic()
-            proc = subprocess.run(
-                [*kcrypt_command(), "rewrite", "--kubeconfig", str(server.kubeconfig),
-                 "--resources", "secrets"],
-                capture_output=True, text=True,
-            )
+            command = ["rewrite", "--kubeconfig", str(server.kubeconfig), "--resources", "secrets"]
+            proc = subprocess.run([*kcrypt_command(), *command], capture_output=True, text=True)
             kcrypt_wall = time.monotonic() - t0
             assert proc.returncode == 0, proc.stderr
             assert under(db, "one") == n, "kcrypt rewrite left values behind"
 
-            two = config("two", "one").replace(
-                one.split(b"secret: ")[1].split(b"\n")[0], one.split(b"secret: ")[1].split(b"\n")[0]
-            )
-            two = two.replace(two.split(b"- name: one\n        secret: ")[1].split(b"\n")[0],
-                              one.split(b"secret: ")[1].split(b"\n")[0])
+            two = config(("two", new_secret()), first)
             enc.write_bytes(two)
             wait_until(lambda: loaded(server, two), timeout=60)
             kubectl = Kubectl(server.kubeconfig, base / "kubectl-cache")
@@ -119,11 +114,17 @@ def main() -> None:
         finally:
             server.stop()
     kr, kc = n / kcrypt_wall, n / kubectl_wall
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-          f"{platform.machine()}, Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}")
-    print("| secrets | kcrypt rewrite s | secrets/s | kubectl get \\| replace s | secrets/s | ratio |")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(
+        f"# {stamp}, {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "| secrets | kcrypt rewrite s | secrets/s | kubectl get \\| replace s | secrets/s | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
-    print(f"| {n:,} | {kcrypt_wall:.1f} | {kr:,.0f} | {kubectl_wall:.1f} | {kc:,.0f} | {kr / kc:.1f}x |")
+    row = [f"{n:,}", f"{kcrypt_wall:.1f}", f"{kr:,.0f}", f"{kubectl_wall:.1f}", f"{kc:,.0f}"]
+    print("| " + " | ".join(row) + f" | {kr / kc:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ RKE_STATE = {
             "nodes": [{"address": "10.0.0.1", "role": ["controlplane", "etcd"]}],
             "services": {"kubeApi": {"secretsEncryptionConfig": {"enabled": True}}},
         },
-        "certificatesBundle": {"kube-ca": {"certificatePEM": "-----BEGIN CERTIFICATE-----..."}},
+        "certificatesBundle": {"kube-ca": {"certificatePEM": "-----BEGIN CERTIFICATE-----"}},
         "encryptionConfig": "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\n"
         "resources:\n- resources:\n  - secrets\n  providers:\n  - aescbc:\n      keys:\n"
         "      - name: k-fw5hn\n        secret: RTczRjFDODMwQzAyMDVBREU4NDJBMUZFNDhCNzM5N0I=\n"
@@ -43,9 +43,15 @@ def test_rke_node_shape_and_defaults(tmp_path: Path) -> None:
     spec = parse_cluster(
         {
             "nodes": [
-                {"address": "10.0.0.1", "port": "2222", "user": "ubuntu", "role": ["controlplane"],
-                 "ssh_key_path": "~/.ssh/id_ed25519", "hostname_override": "cp1",
-                 "docker_socket": "/var/run/docker.sock"},
+                {
+                    "address": "10.0.0.1",
+                    "port": "2222",
+                    "user": "ubuntu",
+                    "role": ["controlplane"],
+                    "ssh_key_path": "~/.ssh/id_ed25519",
+                    "hostname_override": "cp1",
+                    "docker_socket": "/var/run/docker.sock",
+                },
                 {"address": "10.0.0.2", "role": ["worker"]},
             ],
             "ignore_docker_version": True,
@@ -64,19 +70,31 @@ def test_rke_node_shape_and_defaults(tmp_path: Path) -> None:
 def test_kcrypt_blocks_override_per_cluster_then_per_node(tmp_path: Path) -> None:
     spec = parse_cluster(
         {
-            "kcrypt": {"api_server_port": 7443, "encryption_config_path": "/etc/enc.yaml",
-                       "restart_command": "systemctl restart kube-apiserver"},
+            "kcrypt": {
+                "api_server_port": 7443,
+                "encryption_config_path": "/etc/enc.yaml",
+                "restart_command": "systemctl restart kube-apiserver",
+            },
             "nodes": [
                 {"address": "a", "role": ["controlplane"]},
-                {"address": "b", "role": ["controlplane"],
-                 "kcrypt": {"api_server_url": "https://lb:9443", "restart_command": "", "local": True}},
+                {
+                    "address": "b",
+                    "role": ["controlplane"],
+                    "kcrypt": {
+                        "api_server_url": "https://lb:9443",
+                        "restart_command": "",
+                        "local": True,
+                    },
+                },
             ],
         },
         path=tmp_path / "cluster.yml",
     )
     a, b = spec.nodes
     assert (a.api_server_url, a.config_path, a.restart_command) == (
-        "https://a:7443", "/etc/enc.yaml", "systemctl restart kube-apiserver"
+        "https://a:7443",
+        "/etc/enc.yaml",
+        "systemctl restart kube-apiserver",
     )
     assert (b.api_server_url, b.restart_command, b.local) == ("https://lb:9443", None, True)
 
@@ -86,10 +104,14 @@ def test_kcrypt_blocks_override_per_cluster_then_per_node(tmp_path: Path) -> Non
     [
         ({"nodes": [{"role": ["controlplane"]}]}, "nodes[0].address: a node needs an address"),
         ({"kcrypt": {"rewrite": {"workers": 3}}}, "kcrypt.rewrite.workers: unknown field"),
-        ({"services": {"kube-api": {"secrets_encryption_config": {"enable": True}}}},
-         "services.kube-api.secrets_encryption_config.enable: unknown field"),
-        ({"services": {"kube-api": {"secrets_encryption_config": {"enabled": "yes"}}}},
-         "services.kube-api.secrets_encryption_config.enabled: must be true or false"),
+        (
+            {"services": {"kube-api": {"secrets_encryption_config": {"enable": True}}}},
+            "services.kube-api.secrets_encryption_config.enable: unknown field",
+        ),
+        (
+            {"services": {"kube-api": {"secrets_encryption_config": {"enabled": "yes"}}}},
+            "services.kube-api.secrets_encryption_config.enabled: must be true or false",
+        ),
         ({"rotate_encryption_keys": True}, "rotate_encryption_keys: unknown field"),
     ],
 )
@@ -120,12 +142,17 @@ def test_an_rke_state_file_is_taken_over(tmp_path: Path) -> None:
     )
     same = desired_config(spec.encryption, current=current, rotate=False, taken=state.taken_names())
     assert same.config == current.config and not same.new_keys  # RKE's hex key stays in use
-    rotated = desired_config(spec.encryption, current=current, rotate=True, taken=state.taken_names())
+    rotated = desired_config(
+        spec.encryption, current=current, rotate=True, taken=state.taken_names()
+    )
     assert rotated.new_keys and "k-fw5hn" not in rotated.new_keys
     state.retire({("aescbc", "k-fw5hn"): "RTczRjFDODMwQzAyMDVBREU4NDJBMUZFNDhCNzM5N0I="})
     state.save()
     again = json.loads(path.read_text())
-    assert again["desiredState"]["certificatesBundle"] == RKE_STATE["desiredState"]["certificatesBundle"]
+    assert (
+        again["desiredState"]["certificatesBundle"]
+        == RKE_STATE["desiredState"]["certificatesBundle"]
+    )
     assert again["kcrypt"]["retiredKeys"][0]["name"] == "k-fw5hn"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
@@ -150,7 +177,13 @@ def test_custom_rotation_refused_when_nothing_is_encrypted(tmp_path: Path) -> No
         "resources:\n- resources: [secrets]\n  providers:\n  - identity: {}\n"
     )
     spec = parse_cluster(
-        {"services": {"kube-api": {"secrets_encryption_config": {"enabled": True, "custom_config": custom}}}},
+        {
+            "services": {
+                "kube-api": {
+                    "secrets_encryption_config": {"enabled": True, "custom_config": custom}
+                }
+            }
+        },
         path=tmp_path / "cluster.yml",
     )
     with pytest.raises(Refused, match="no key to rotate"):

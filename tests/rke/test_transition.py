@@ -26,9 +26,12 @@ def cfg(text: str) -> EncryptionConfiguration:
     return load(body.encode()).config
 
 
-def cbc(*names: str, resources: str = "[secrets]", last: str = "- identity: {}") -> EncryptionConfiguration:
+def cbc(
+    *names: str, resources: str = "[secrets]", last: str = "- identity: {}"
+) -> EncryptionConfiguration:
     keys = "".join(f"\n      - name: {n}\n        secret: {K[n]}" for n in names)
-    return cfg(f"resources:\n- resources: {resources}\n  providers:\n  - aescbc:\n      keys:{keys}\n  {last}\n")
+    head = f"resources:\n- resources: {resources}\n  providers:\n  - aescbc:\n"
+    return cfg(f"{head}      keys:{keys}\n  {last}\n")
 
 
 def phases(current: EncryptionConfiguration | None, final: EncryptionConfiguration) -> list[str]:

@@ -89,7 +89,7 @@ class RkeCluster:
     ) -> None:
         nodes = []
         for i, server in enumerate(self.servers):
-            own = {
+            own: dict[str, Any] = {
                 "api_server_url": server.url,
                 "encryption_config_path": str(self.config_file(i)),
                 "kubeconfig": str(server.kubeconfig),
@@ -131,7 +131,9 @@ class RkeCluster:
         doc.pop("services")
         self.cluster_yml.write_text(yaml.safe_dump(doc, sort_keys=False) + services)
 
-    def kcrypt(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def kcrypt(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [*kcrypt_command(), *args, "--config", str(self.cluster_yml)],
             capture_output=True,
@@ -142,7 +144,8 @@ class RkeCluster:
         if check and proc.returncode != 0:
             logs = "\n".join(s.log()[-1500:] for s in self.servers)
             raise AssertionError(
-                f"kcrypt {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}\n{logs}"
+                f"kcrypt {' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout}{proc.stderr}\n{logs}"
             )
         return proc
 
@@ -157,7 +160,7 @@ class RkeCluster:
             r'apiserver_encryption_config_controller_last_config_info\{[^}]*hash="([^"]+)"', text
         )
         assert len(found) == 1, found
-        return found[0]
+        return str(found[0])
 
     # -- what is stored --------------------------------------------------------------
 

@@ -80,7 +80,9 @@ class KubectlLoad:
                 for path in ("/api/v1/secrets", "/api/v1/configmaps"):
                     r = client.get(path)
                     if r.status_code != 200:
-                        self.errors.append(f"read {path} via s{i + 1}: {r.status_code} {r.text[:300]}")
+                        self.errors.append(
+                            f"read {path} via s{i + 1}: {r.status_code} {r.text[:300]}"
+                        )
                     else:
                         with self._lock:
                             self.reads += 1
@@ -118,5 +120,7 @@ class KubectlLoad:
             if len(done) == len(self.cluster.servers):
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"only servers {sorted(done)} took writes; errors: {self.errors[:5]}")
+                raise AssertionError(
+                    f"only servers {sorted(done)} took writes; errors: {self.errors[:5]}"
+                )
             time.sleep(0.1)

@@ -49,7 +49,9 @@ def custom(resources: list[str], key: str = CUSTOM_KEY) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def ha(etcd3: EtcdCluster, sshd: SSHServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RkeCluster]:
+def ha(
+    etcd3: EtcdCluster, sshd: SSHServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RkeCluster]:
     cluster = RkeCluster.start(
         tmp_path_factory.mktemp("rke-ha"),
         3,
@@ -66,7 +68,9 @@ def ha(etcd3: EtcdCluster, sshd: SSHServer, tmp_path_factory: pytest.TempPathFac
 def _seed(cluster: RkeCluster) -> None:
     kubectl = cluster.kubectl(0)
     for i in range(15):
-        kubectl.run("create", "secret", "generic", f"pre-{i:02d}", f"--from-literal=v=pre-value-{i}")
+        kubectl.run(
+            "create", "secret", "generic", f"pre-{i:02d}", f"--from-literal=v=pre-value-{i}"
+        )
         if i % 3 == 0:
             kubectl.run("create", "configmap", f"pre-cm-{i:02d}", f"--from-literal=v=pre-cm-{i}")
 
@@ -87,7 +91,9 @@ def _current(cluster: RkeCluster) -> str:
     return str(cluster.state()["currentState"]["encryptionConfig"])
 
 
-def test_every_step_through_three_servers_with_kubectl_writing(ha: RkeCluster, sshd: SSHServer) -> None:
+def test_every_step_through_three_servers_with_kubectl_writing(
+    ha: RkeCluster, sshd: SSHServer
+) -> None:
     _seed(ha)
     seen: dict[str, str] = {}  # key name -> secret, every key the steps produced
     with KubectlLoad(ha) as load:
@@ -176,5 +182,3 @@ def _read_back(cluster: RkeCluster, latest: dict[tuple[str, str], str]) -> None:
                 data = r.json()["data"]["v"]
                 got = base64.b64decode(data).decode() if kind == "Secret" else data
                 assert got == value
-
-

@@ -69,9 +69,17 @@ def test_rewrite_moves_every_secret_and_configmap_to_the_write_key(
         assert not checkpoint.exists(), "a finished pass leaves no checkpoint"
         # a second pass finds nothing stale: unchanged PUTs write nothing
         again = subprocess.run(
-            [*kcrypt_command(), "rewrite", "--kubeconfig", str(cluster.servers[0].kubeconfig),
-             "--resources", "secrets,configmaps"],
-            capture_output=True, text=True, timeout=300,
+            [
+                *kcrypt_command(),
+                "rewrite",
+                "--kubeconfig",
+                str(cluster.servers[0].kubeconfig),
+                "--resources",
+                "secrets,configmaps",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert "60 objects examined, 0 rewritten, 60 already current" in again.stdout
     finally:
@@ -83,9 +91,17 @@ def test_unknown_resource_is_an_error_line(tmp_path_factory: pytest.TempPathFact
     cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-rewrite-bad"), 1)
     try:
         proc = subprocess.run(
-            [*kcrypt_command(), "rewrite", "--kubeconfig", str(cluster.servers[0].kubeconfig),
-             "--resources", "deployments.apps"],
-            capture_output=True, text=True, timeout=120,
+            [
+                *kcrypt_command(),
+                "rewrite",
+                "--kubeconfig",
+                str(cluster.servers[0].kubeconfig),
+                "--resources",
+                "deployments.apps",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 1
         assert proc.stderr == "Error: the API server serves none of: deployments.apps\n"

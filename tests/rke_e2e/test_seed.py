@@ -68,17 +68,22 @@ SEED_KMS = """services:
             - identity: {}
 """
 #: ``rke encrypt rotate-key --help`` as the page prints it.
-SEED_ROTATE_HELP = """NAME:
-   rke encrypt rotate-key - Rotate cluster encryption provider key
-
-USAGE:
-   rke encrypt rotate-key [command options] [arguments...]
-
-OPTIONS:
-   --config value           Specify an alternate cluster YAML file (default: "cluster.yml") [$RKE_CONFIG]
-   --ssh-agent-auth         Use SSH Agent Auth defined by SSH_AUTH_SOCK
-   --ignore-docker-version  Disable Docker version check
-"""
+SEED_ROTATE_HELP = "\n".join(
+    [
+        "NAME:",
+        "   rke encrypt rotate-key - Rotate cluster encryption provider key",
+        "",
+        "USAGE:",
+        "   rke encrypt rotate-key [command options] [arguments...]",
+        "",
+        "OPTIONS:",
+        "   --config value           Specify an alternate cluster YAML file "
+        '(default: "cluster.yml") [$RKE_CONFIG]',
+        "   --ssh-agent-auth         Use SSH Agent Auth defined by SSH_AUTH_SOCK",
+        "   --ignore-docker-version  Disable Docker version check",
+        "",
+    ]
+)
 
 
 @pytest.fixture
@@ -108,7 +113,9 @@ def _phases(out: str) -> list[str]:
     return [f"{name}: {text}" for name, text in found]
 
 
-def test_enable_generates_an_aescbc_key_deploys_it_and_rewrites_all_secrets(one: RkeCluster) -> None:
+def test_enable_generates_an_aescbc_key_deploys_it_and_rewrites_all_secrets(
+    one: RkeCluster,
+) -> None:
     assert _under(one) == {"identity"}
     one.write_cluster_text(SEED_ENABLE)
     out = one.up()
@@ -122,7 +129,9 @@ def test_enable_generates_an_aescbc_key_deploys_it_and_rewrites_all_secrets(one:
 
 
 @pytest.mark.parametrize("how", ["enabled-false", "block-removed"])
-def test_disable_puts_identity_first_rewrites_then_removes_the_key(one: RkeCluster, how: str) -> None:
+def test_disable_puts_identity_first_rewrites_then_removes_the_key(
+    one: RkeCluster, how: str
+) -> None:
     one.write_cluster_text(SEED_ENABLE)
     one.up()
     key = write_key(_current(one), "secrets")
@@ -143,7 +152,9 @@ def test_disable_puts_identity_first_rewrites_then_removes_the_key(one: RkeClust
     assert key in {k["name"] for k in one.state()["kcrypt"]["retiredKeys"]}
 
 
-def test_rotate_key_command_new_key_first_old_second_rewrite_then_old_removed(one: RkeCluster) -> None:
+def test_rotate_key_command_new_key_first_old_second_rewrite_then_old_removed(
+    one: RkeCluster,
+) -> None:
     one.write_cluster_text(SEED_ENABLE)
     one.up()
     old = write_key(_current(one), "secrets")
@@ -215,7 +226,9 @@ def test_kms_example_is_refused_while_no_plugin_answers(one: RkeCluster) -> None
     one.write_cluster_text(SEED_KMS)
     proc = one.kcrypt("up", check=False)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("Error: custom_config names the KMS provider 'aws-encryption-provider'")
+    assert proc.stderr.startswith(
+        "Error: custom_config names the KMS provider 'aws-encryption-provider'"
+    )
     assert "no plugin answers there on node s1" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert one.config_file(0).read_bytes() == before

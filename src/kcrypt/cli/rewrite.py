@@ -13,10 +13,15 @@ import asyncio
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kcrypt.errors import KcryptError
+
+if TYPE_CHECKING:
+    from kcrypt.cli.rewrite_progress import RewriteView
+    from kcrypt.rke import RewriteResult
 
 __all__ = ["rewrite"]
 
@@ -105,8 +110,8 @@ async def _rewrite(
     concurrency: int,
     rate_limit: float,
     checkpoint: Path | None,
-    view: object,
-) -> object:
+    view: RewriteView,
+) -> RewriteResult:
     from kcrypt.rke.checkpoint import Checkpoint
     from kcrypt.rke.discovery import resolve_rules
     from kcrypt.rke.kube import async_client, load_kubeconfig
@@ -131,7 +136,7 @@ async def _rewrite(
             page_size=page_size, concurrency=concurrency, rate_limit=rate_limit
         ),
         checkpoint=point,
-        on_progress=view,  # type: ignore[arg-type]
+        on_progress=view,
     )
     point.remove()
     return result

@@ -1,4 +1,4 @@
-"""The RKE workflow: cluster.yml, cluster.rkestate, ``kcrypt up``, ``encrypt rotate-key``, ``rewrite``.
+"""The RKE workflow: cluster.yml, cluster.rkestate, ``up``, ``encrypt rotate-key``, ``rewrite``.
 
 kcrypt drives API servers from outside, as RKE drives kube-apiservers: it
 writes their ``--encryption-provider-config`` files (locally or over SSH),

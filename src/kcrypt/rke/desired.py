@@ -38,7 +38,7 @@ from kcrypt.config import (
 from kcrypt.rke.clusterfile import EncryptionSpec
 from kcrypt.rke.errors import ClusterFileError, Refused
 from kcrypt.rke.keys import new_named_key
-from kcrypt.rke.transition import IDENTITY, disabled_config, equivalent
+from kcrypt.rke.transition import IDENTITY, disabled_config, equivalent, with_keys
 
 __all__ = ["Current", "Desired", "custom_bytes", "desired_config", "managed_config"]
 
@@ -148,7 +148,7 @@ def _rotate_custom(
         kind = first.kinds()[0]
         if kind in ("aescbc", "aesgcm", "secretbox"):
             key = new.get(kind) or new.setdefault(kind, fresh(kind))
-            rotated = replace(first, **{kind: KeysConfiguration((key,))})
+            rotated = with_keys(first, kind, (key,))
             entry = replace(entry, providers=(rotated, *entry.providers[1:]))
         elif kind == "kms":
             kms_rules += list(entry.resources)
@@ -159,10 +159,11 @@ def _rotate_custom(
             "written unencrypted (identity first); there is no key to rotate"
         )
     final = EncryptionConfiguration(resources=tuple(entries))
-    notes = ()
+    notes: tuple[str, ...] = ()
     if kms_rules:
         notes = (
-            f"KMS-encrypted resources ({', '.join(kms_rules)}) are rewritten to the plugin's current key",
+            f"KMS-encrypted resources ({', '.join(kms_rules)}) are rewritten to the "
+            f"plugin's current key",
         )
     return Desired(
         "custom",

@@ -48,8 +48,8 @@ async def check_kms_plugins(
             if not ok:
                 raise Refused(
                     f"custom_config names the KMS provider {name!r} at {endpoint}, but no plugin "
-                    f"answers there on node {node.name}; nothing was deployed. Start the KMS plugin "
-                    f"on every controlplane node first, then run kcrypt up again"
+                    f"answers there on node {node.name}; nothing was deployed. Start the KMS "
+                    f"plugin on every controlplane node first, then run kcrypt up again"
                 )
 
 

@@ -17,6 +17,7 @@ A restart command, when a node has one, runs in the node's shell.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -114,7 +115,8 @@ class SSHNode:
             )
         except (OSError, asyncssh.Error) as exc:
             raise NodeError(
-                f"[{self.name}] can not open SSH to {spec.user}@{spec.address}:{spec.port}: {_why(exc)}"
+                f"[{self.name}] can not open SSH to {spec.user}@{spec.address}:{spec.port}: "
+                f"{_why(exc)}"
             ) from None
         return self._conn
 
@@ -153,10 +155,8 @@ class SSHNode:
             await sftp.chmod(tmp, 0o600)  # the server's umask may have narrowed it further only
             await sftp.posix_rename(tmp, path)
         except (OSError, asyncssh.Error) as exc:
-            try:
+            with contextlib.suppress(OSError, asyncssh.Error):
                 await sftp.remove(tmp)
-            except (OSError, asyncssh.Error):
-                pass
             raise NodeError(f"[{self.name}] can not write {path}: {_why(exc)}") from None
 
     async def run(self, command: str) -> CommandResult:
@@ -165,8 +165,11 @@ class SSHNode:
             result = await conn.run(command, check=False)
         except (OSError, asyncssh.Error) as exc:
             raise NodeError(f"[{self.name}] can not run the restart command: {_why(exc)}") from None
-        out = f"{result.stdout or ''}{result.stderr or ''}"
-        return CommandResult(result.exit_status or 0, out if isinstance(out, str) else "")
+        out = "".join(
+            part.decode(errors="replace") if isinstance(part, bytes) else str(part)
+            for part in (result.stdout or "", result.stderr or "")
+        )
+        return CommandResult(result.exit_status or 0, out)
 
     async def close(self) -> None:
         if self._sftp is not None:

@@ -95,8 +95,8 @@ async def prove_loaded(
                 return
             if view.failures > before.failures:
                 raise NotLoaded(
-                    f"[{node}] the API server rejected the new encryption config (hash {expected}); "
-                    f"it keeps serving with its previous one -- its log says why"
+                    f"[{node}] the API server rejected the new encryption config (hash "
+                    f"{expected}); it keeps serving with its previous one -- its log says why"
                 )
         elif await _ready(client, url) and (not view.published or expected in view.hashes):
             return

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Clock", "RateLimiter", "SYSTEM_CLOCK"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "RateLimiter"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,14 +226,18 @@ async def _rewrite_resource(
         following = asyncio.create_task(fetch(token)) if token else None
         saved = {k: getattr(counts, k) for k in ("rewritten", "unchanged", "conflicts", "missing")}
 
-        async def work(c: httpx.AsyncClient, share: list[dict[str, Any]]) -> None:
+        async def work(
+            c: httpx.AsyncClient, share: list[dict[str, Any]], kind: str, api_version: str
+        ) -> None:
             for item in share:
                 await limiter.acquire()
                 await _put(c, ref, item, kind=kind, api_version=api_version, counts=counts)
 
         n = len(workers)
         try:
-            await asyncio.gather(*(work(workers[i], items[i::n]) for i in range(n)))
+            await asyncio.gather(
+                *(work(workers[i], items[i::n], kind, api_version) for i in range(n))
+            )
         except BaseException:
             if following is not None:
                 following.cancel()

@@ -33,6 +33,7 @@ from kcrypt.config import (
     EncryptionConfiguration,
     GroupResource,
     IdentityConfiguration,
+    KeyConfiguration,
     KeysConfiguration,
     ProviderConfiguration,
     ResourceConfiguration,
@@ -54,6 +55,7 @@ __all__ = [
     "plan",
     "retired_keys",
     "rewrite_rules",
+    "with_keys",
 ]
 
 IDENTITY = ProviderConfiguration(identity=IdentityConfiguration())
@@ -196,7 +198,7 @@ def _merge_providers(
                         )
                     continue
                 keys.append(k)
-            out[i] = replace(out[i], **{kind: KeysConfiguration(tuple(keys))})
+            out[i] = with_keys(out[i], kind, tuple(keys))
         elif kind == "kms" and p.kms is not None:
             kms = p.kms
             if not any(q.kms is not None and q.kms.name == kms.name for q in out):
@@ -206,7 +208,19 @@ def _merge_providers(
     return tuple(out)
 
 
-def _all_keys(providers: Sequence[ProviderConfiguration], kind: str) -> Iterable[object]:
+def with_keys(
+    provider: ProviderConfiguration, kind: str, keys: tuple[KeyConfiguration, ...]
+) -> ProviderConfiguration:
+    """``provider`` with its ``kind`` (aescbc, aesgcm, secretbox) key list replaced."""
+    value = KeysConfiguration(keys)
+    if kind == "aescbc":
+        return replace(provider, aescbc=value)
+    if kind == "aesgcm":
+        return replace(provider, aesgcm=value)
+    return replace(provider, secretbox=value)
+
+
+def _all_keys(providers: Sequence[ProviderConfiguration], kind: str) -> Iterable[KeyConfiguration]:
     for p in providers:
         value = getattr(p, kind)
         if value is not None:

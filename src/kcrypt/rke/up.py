@@ -105,7 +105,8 @@ class _Up:
             if self.state.operation is not None:
                 if self.options.dry_run:
                     self.out(
-                        "[encryption] a change is in progress; kcrypt up (without --dry-run) resumes it"
+                        "[encryption] a change is in progress; "
+                        "kcrypt up (without --dry-run) resumes it"
                     )
                     return UpResult(changed=True, mode=str(self.state.operation.get("mode")))
                 self.out("[encryption] resuming the change a previous run left in progress")
@@ -258,7 +259,8 @@ class _Up:
             self.out(f"[encryption] Generated new encryption key {name}")
         if lagging:
             self.out(
-                f"[encryption] node(s) {', '.join(lagging)} lack the current config: re-deployed first"
+                f"[encryption] node(s) {', '.join(lagging)} lack the current config: "
+                f"re-deployed first"
             )
         names = [p["name"] for p in op["phases"]]
         self.out(f"[encryption] {desired.mode}: phases {' -> '.join(names) or '(none)'}")
