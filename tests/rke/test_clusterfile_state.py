@@ -26,7 +26,8 @@ RKE_STATE = {
             "services": {"kubeApi": {"secretsEncryptionConfig": {"enabled": True}}},
         },
         "certificatesBundle": {"kube-ca": {"certificatePEM": "-----BEGIN CERTIFICATE-----"}},
-        "encryptionConfig": "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\n"
+        "encryptionConfig": "apiVersion: apiserver.config.k8s.io/v1\n"
+        "kind: EncryptionConfiguration\n"
         "resources:\n- resources:\n  - secrets\n  providers:\n  - aescbc:\n      keys:\n"
         "      - name: k-fw5hn\n        secret: RTczRjFDODMwQzAyMDVBREU4NDJBMUZFNDhCNzM5N0I=\n"
         "  - identity: {}",
