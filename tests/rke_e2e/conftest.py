@@ -5,16 +5,15 @@ Every test here is marked ``e2e``; the ones on a 3-member etcd also ``etcd``.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e.harness import require_tools
-from etcd_cluster import EtcdCluster, etcd_available
+from etcd_cluster import EtcdCluster, _fast_dir, etcd_available
 
+from .cluster import RkeCluster
 from .sshd import SSHServer
 
 
@@ -25,19 +24,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def fast_dir(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tmpfs when there is one: etcd fsyncs every commit; these tests are about behaviour."""
-    if os.access("/dev/shm", os.W_OK):
-        return Path(tempfile.mkdtemp(prefix=f"kcrypt-{name}-", dir="/dev/shm"))
-    return tmp_path_factory.mktemp(name)
-
-
 @pytest.fixture(scope="module")
 def etcd3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
     if not etcd_available():
         pytest.skip("needs /usr/bin/etcd")
     require_tools("etcdctl", "kubectl")
-    base = fast_dir("rke-etcd", tmp_path_factory)
+    base = _fast_dir(tmp_path_factory, "rke-etcd")
     try:
         with EtcdCluster(3, base) as cluster:
             yield cluster
@@ -52,3 +44,14 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RkeCluster]:
+    """One kcrypt server on SQLite, its config file written directly (``local: true``)."""
+    require_tools("kubectl", "sqlite3")
+    cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-single"), 1)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

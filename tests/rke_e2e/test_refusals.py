@@ -7,12 +7,10 @@ Invalid custom configs come from Kubernetes' own test files (the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from e2e.harness import require_tools
 
 from .cluster import RkeCluster
 
@@ -26,14 +24,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RkeCluster]:
-    require_tools("kubectl", "sqlite3")
-    cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-refusals"), 1)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+@pytest.fixture
+def one(single: RkeCluster) -> RkeCluster:
+    return single
 
 
 def _upstream_error(k8s_fixtures: Path, case: str) -> str:

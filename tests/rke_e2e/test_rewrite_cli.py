@@ -10,8 +10,7 @@ import base64
 import os
 import subprocess
 
-import pytest
-from e2e.harness import kcrypt_command, require_tools, wait_until
+from e2e.harness import kcrypt_command, wait_until
 
 from kcrypt.config import config_hash
 
@@ -32,81 +31,42 @@ resources:
 """
 
 
-def test_rewrite_moves_every_secret_and_configmap_to_the_write_key(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    require_tools("kubectl", "sqlite3")
-    cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-rewrite"), 1)
-    try:
-        kubectl = cluster.kubectl()
-        for i in range(30):
-            kubectl.run("create", "secret", "generic", f"s-{i:02d}", f"--from-literal=v={i}")
-            kubectl.run("create", "configmap", f"c-{i:02d}", f"--from-literal=v={i}")
-        cluster.config_file(0).write_text(HAND_WRITTEN)
-        wait_until(lambda: _reloaded(cluster))
-        assert set(_under(cluster).values()) == {"identity"}
-        checkpoint = cluster.base / "rewrite.checkpoint"
-        proc = subprocess.run(
-            [
-                *kcrypt_command(),
-                "rewrite",
-                "--kubeconfig",
-                str(cluster.servers[0].kubeconfig),
-                "--resources",
-                "secrets,configmaps",
-                "--checkpoint",
-                str(checkpoint),
-                "--concurrency",
-                "4",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stderr
-        assert "rewrote secrets, configmaps: 60 objects examined, 60 rewritten" in proc.stdout
-        assert set(_under(cluster).values()) == {"by-hand"}
-        assert not checkpoint.exists(), "a finished pass leaves no checkpoint"
-        # a second pass finds nothing stale: unchanged PUTs write nothing
-        again = subprocess.run(
-            [
-                *kcrypt_command(),
-                "rewrite",
-                "--kubeconfig",
-                str(cluster.servers[0].kubeconfig),
-                "--resources",
-                "secrets,configmaps",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert "60 objects examined, 0 rewritten, 60 already current" in again.stdout
-    finally:
-        cluster.stop()
+def test_rewrite_moves_every_secret_and_configmap_to_the_write_key(single: RkeCluster) -> None:
+    cluster = single
+    kubectl = cluster.kubectl()
+    for i in range(30):
+        kubectl.run("create", "secret", "generic", f"s-{i:02d}", f"--from-literal=v={i}")
+        kubectl.run("create", "configmap", f"c-{i:02d}", f"--from-literal=v={i}")
+    cluster.config_file(0).write_text(HAND_WRITTEN)
+    wait_until(lambda: _reloaded(cluster))
+    assert set(_under(cluster).values()) == {"identity"}
+    checkpoint = cluster.base / "rewrite.checkpoint"
+    proc = _rewrite(
+        cluster, "secrets,configmaps", "--checkpoint", str(checkpoint), "--concurrency", "4"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "rewrote secrets, configmaps: 60 objects examined, 60 rewritten" in proc.stdout
+    assert set(_under(cluster).values()) == {"by-hand"}
+    assert not checkpoint.exists(), "a finished pass leaves no checkpoint"
+    # a second pass finds nothing stale: unchanged PUTs write nothing
+    again = _rewrite(cluster, "secrets,configmaps")
+    assert "60 objects examined, 0 rewritten, 60 already current" in again.stdout
 
 
-def test_unknown_resource_is_an_error_line(tmp_path_factory: pytest.TempPathFactory) -> None:
-    require_tools("kubectl")
-    cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-rewrite-bad"), 1)
-    try:
-        proc = subprocess.run(
-            [
-                *kcrypt_command(),
-                "rewrite",
-                "--kubeconfig",
-                str(cluster.servers[0].kubeconfig),
-                "--resources",
-                "deployments.apps",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 1
-        assert proc.stderr == "Error: the API server serves none of: deployments.apps\n"
-    finally:
-        cluster.stop()
+def test_unknown_resource_is_an_error_line(single: RkeCluster) -> None:
+    proc = _rewrite(single, "deployments.apps")
+    assert proc.returncode == 1
+    assert proc.stderr == "Error: the API server serves none of: deployments.apps\n"
+
+
+def _rewrite(cluster: RkeCluster, resources: str, *args: str) -> subprocess.CompletedProcess[str]:
+    kubeconfig = str(cluster.servers[0].kubeconfig)
+    return subprocess.run(
+        [*kcrypt_command(), "rewrite", "--kubeconfig", kubeconfig, "--resources", resources, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _reloaded(cluster: RkeCluster) -> bool:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
-from collections.abc import Iterator
 
 import pytest
-from e2e.harness import kcrypt_command, require_tools
+from e2e.harness import kcrypt_command
 
 from .cluster import RkeCluster, config_keys, write_key
 
@@ -87,16 +86,12 @@ SEED_ROTATE_HELP = "\n".join(
 
 
 @pytest.fixture
-def one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RkeCluster]:
-    require_tools("kubectl", "sqlite3")
-    cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-seed"), 1)
-    kubectl = cluster.kubectl()
+def one(single: RkeCluster) -> RkeCluster:
+    """A single server holding six plaintext secrets."""
+    kubectl = single.kubectl()
     for i in range(6):
         kubectl.run("create", "secret", "generic", f"s-{i}", f"--from-literal=v=value-{i}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return single
 
 
 def _under(cluster: RkeCluster) -> set[str]:

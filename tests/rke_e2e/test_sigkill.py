@@ -14,25 +14,14 @@ import select
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
-from e2e.harness import kcrypt_command, require_tools
+from e2e.harness import kcrypt_command
 from e2e.secrets_support import check_readback, create_with_kubectl, secret_set
 
 from .cluster import RkeCluster, write_key
 
 N = 240
-
-
-@pytest.fixture
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RkeCluster]:
-    require_tools("kubectl", "sqlite3")
-    cluster = RkeCluster.start(tmp_path_factory.mktemp("rke-kill"), 1)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def _up_until(cluster: RkeCluster, marker: str) -> str:
@@ -64,7 +53,8 @@ def _up_until(cluster: RkeCluster, marker: str) -> str:
 
 
 @pytest.mark.parametrize("marker", ["[rewrite] secrets", "serves with"])
-def test_kill_9_then_rerun_converges_with_no_secret_lost(loaded: RkeCluster, marker: str) -> None:
+def test_kill_9_then_rerun_converges_with_no_secret_lost(single: RkeCluster, marker: str) -> None:
+    loaded = single
     secrets = secret_set(N, tag="kill")
     kubectl = loaded.kubectl()
     create_with_kubectl(kubectl, secrets)

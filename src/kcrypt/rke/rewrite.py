@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -37,7 +37,7 @@ from kcrypt.rke.errors import KubeAPIError, RewriteError
 from kcrypt.rke.kube import KubeAccess, api_error, async_client
 from kcrypt.rke.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter
 
-__all__ = ["RewriteProgress", "RewriteResult", "RewriteSettings", "rewrite"]
+__all__ = ["RewriteCounts", "RewriteProgress", "RewriteResult", "RewriteSettings", "rewrite"]
 
 _CONFLICT_RETRIES = 5
 _TRANSPORT_RETRIES = 5
@@ -50,13 +50,15 @@ class RewriteSettings:
     rate_limit: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class RewriteProgress:
-    resource: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RewriteCounts:
     total: int
     done: int
+    """Objects examined (PUT, or found deleted)."""
     rewritten: int
+    """PUTs that stored the object again (it was under another key)."""
     unchanged: int
+    """PUTs the server did not need to store (already under the write key)."""
     conflicts: int
     missing: int
     elapsed: float
@@ -66,16 +68,15 @@ class RewriteProgress:
         return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class RewriteResult:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RewriteProgress(RewriteCounts):
+    resource: str
+    """The resource being rewritten now."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RewriteResult(RewriteCounts):
     resources: tuple[str, ...]
-    total: int
-    done: int
-    rewritten: int
-    unchanged: int
-    conflicts: int
-    missing: int
-    elapsed: float
 
 
 @dataclass
@@ -85,7 +86,17 @@ class _Counts:
     unchanged: int = 0
     conflicts: int = 0
     missing: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
+
+    def fields(self, *, total: int, elapsed: float) -> dict[str, Any]:
+        return {
+            "total": max(total, self.done),
+            "done": self.done,
+            "rewritten": self.rewritten,
+            "unchanged": self.unchanged,
+            "conflicts": self.conflicts,
+            "missing": self.missing,
+            "elapsed": elapsed,
+        }
 
 
 async def rewrite(
@@ -131,18 +142,8 @@ async def _rewrite_all(
 
     def report(resource: str) -> None:
         if on_progress is not None:
-            on_progress(
-                RewriteProgress(
-                    resource=resource,
-                    total=max(total, counts.done),
-                    done=counts.done,
-                    rewritten=counts.rewritten,
-                    unchanged=counts.unchanged,
-                    conflicts=counts.conflicts,
-                    missing=counts.missing,
-                    elapsed=clock.now() - start,
-                )
-            )
+            fields = counts.fields(total=total, elapsed=clock.now() - start)
+            on_progress(RewriteProgress(resource=resource, **fields))
 
     for ref in resources:
         entry = checkpoint.entry(str(ref))
@@ -154,16 +155,8 @@ async def _rewrite_all(
         )
         entry["done"] = True
         checkpoint.save()
-    return RewriteResult(
-        resources=tuple(str(r) for r in resources),
-        total=max(total, counts.done),
-        done=counts.done,
-        rewritten=counts.rewritten,
-        unchanged=counts.unchanged,
-        conflicts=counts.conflicts,
-        missing=counts.missing,
-        elapsed=clock.now() - start,
-    )
+    fields = counts.fields(total=total, elapsed=clock.now() - start)
+    return RewriteResult(resources=tuple(str(r) for r in resources), **fields)
 
 
 async def _total(client: httpx.AsyncClient, ref: ResourceRef, settings: RewriteSettings) -> int:
