@@ -24,10 +24,10 @@ from .cluster import RkeCluster, write_key
 N = 240
 
 
-def _up_until(cluster: RkeCluster, marker: str) -> str:
-    """Start ``kcrypt up``, SIGKILL it once ``marker`` shows in its output; the output."""
+def _up_until(cluster: RkeCluster, marker: str, *command: str) -> str:
+    """Start ``kcrypt up`` (or ``command``), SIGKILL it once ``marker`` shows; the output."""
     proc = subprocess.Popen(
-        [*kcrypt_command(), "up", "--config", str(cluster.cluster_yml)],
+        [*kcrypt_command(), *(command or ("up",)), "--config", str(cluster.cluster_yml)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=cluster.base,
@@ -76,3 +76,19 @@ def test_kill_9_then_rerun_converges_with_no_secret_lost(single: RkeCluster, mar
     assert len(under) == len(secrets) and set(under.values()) == {key}
     check_readback(kubectl, secrets)
     assert "Nothing changed" in loaded.up()
+
+
+def test_rotate_key_killed_then_run_again_rotates_once(single: RkeCluster) -> None:
+    secrets = secret_set(N, tag="rot")
+    create_with_kubectl(single.kubectl(), secrets)
+    single.write_cluster_yml({"enabled": True}, extra={"kcrypt": {"rewrite": {"rate_limit": 60}}})
+    single.up()
+    first = write_key(str(single.state()["currentState"]["encryptionConfig"]), "secrets")
+    _up_until(single, "[rewrite] secrets", "encrypt", "rotate-key")
+    (second,) = single.state()["kcrypt"]["operation"]["newKeys"]
+    out = single.kcrypt("encrypt", "rotate-key").stdout
+    assert "resuming" in out and "Generated new encryption key" not in out
+    assert write_key(str(single.state()["currentState"]["encryptionConfig"]), "secrets") == second
+    assert second != first
+    assert set(single.keys_under().values()) == {second}
+    check_readback(single.kubectl(), secrets)

@@ -101,7 +101,7 @@ class _Up:
         if self.spec.ignored:
             self.out("Ignoring RKE fields kcrypt does not act on: " + ", ".join(self.spec.ignored))
         try:
-            resumed = False
+            resumed: dict[str, Any] | None = None
             if self.state.operation is not None:
                 if self.options.dry_run:
                     self.out(
@@ -110,13 +110,13 @@ class _Up:
                     )
                     return UpResult(changed=True, mode=str(self.state.operation.get("mode")))
                 self.out("[encryption] resuming the change a previous run left in progress")
-                await self._execute(self.state.operation)
-                resumed = True
+                resumed = self.state.operation
+                await self._execute(resumed)
             return await self._converge(resumed=resumed)
         finally:
             await self.fleet.close()
 
-    async def _converge(self, *, resumed: bool) -> UpResult:
+    async def _converge(self, *, resumed: dict[str, Any] | None) -> UpResult:
         spec, state = self.spec, self.state
         current = state.current()
         observed = await self.fleet.observe()
@@ -124,6 +124,8 @@ class _Up:
         if current.config is None and current.mode is None:
             current = _adopt(parsed) or current
         rotate = self.options.rotate or spec.rotate_encryption_key
+        if resumed is not None and resumed.get("rotate"):
+            rotate = False  # the change just finished was this rotation
         taken = state.taken_names() | {n for c in parsed.values() for n in key_names(c)}
         desired = desired_config(spec.encryption, current=current, rotate=rotate, taken=taken)
         for note in desired.notes:
@@ -131,7 +133,7 @@ class _Up:
         if desired.config is None or desired.rendered is None:
             self._record_idle(desired, current)
             self.out("Nothing changed: secrets encryption is not enabled and never was")
-            return UpResult(changed=resumed, mode=desired.mode)
+            return UpResult(changed=resumed is not None, mode=desired.mode)
         _check_retired(desired, state.retired())
         steps = plan(current.config, desired.config, force_rewrite=desired.force_rewrite)
         lagging = [n for n, c in parsed.items() if not equivalent(c, current.config)]
@@ -159,7 +161,7 @@ class _Up:
                 )
             self._record_idle(desired, current)
             self.out(_nothing_changed(desired))
-            return UpResult(changed=resumed, mode=desired.mode)
+            return UpResult(changed=resumed is not None, mode=desired.mode)
         await check_kms_plugins(self.fleet, desired.config, current.config)
         sync = None
         if lagging:
@@ -175,6 +177,7 @@ class _Up:
             self.out("Dry run: nothing was written or deployed")
             return UpResult(changed=True, mode=desired.mode)
         op["previous"] = current.rendered.decode() if current.rendered else ""
+        op["rotate"] = rotate
         state.set_desired(desired.rendered, rke=rke)
         state.operation = op
         state.save()  # the new keys are on disk before any node sees them
