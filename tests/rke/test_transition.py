@@ -8,9 +8,9 @@ import pytest
 
 from kcrypt.config import EncryptionConfiguration, load, validate
 from kcrypt.rke.errors import Refused
+from kcrypt.rke.keyset import describe
 from kcrypt.rke.transition import (
     can_read,
-    describe,
     disabled_config,
     equivalent,
     merge,

@@ -26,7 +26,6 @@ Relative paths are taken from the folder that holds cluster.yml.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,16 @@ from typing import Any
 import yaml
 
 from kcrypt.rke.errors import ClusterFileError
+from kcrypt.rke.fields import (
+    check_fields,
+    known_hosts,
+    mapping,
+    number,
+    path_value,
+    truth,
+    unknown_fields,
+    url_host,
+)
 from kcrypt.rke.schema import (
     KUBE_API_FIELDS,
     NODE_FIELDS,
@@ -164,31 +173,31 @@ def load_cluster_file(path: Path, *, ssh_agent_auth: bool = False) -> ClusterSpe
 
 
 def parse_cluster(doc: object, *, path: Path, ssh_agent_auth: bool = False) -> ClusterSpec:
-    top = _mapping(doc, str(path))
+    top = mapping(doc, str(path))
     ignored: list[str] = []
-    _check_fields(top, TOP_FIELDS, "", ignored, acted=_ACTED_TOP)
-    services = _mapping(top.get("services") or {}, "services")
-    _check_fields(services, SERVICES_FIELDS, "services.", ignored, acted={"kube-api"})
+    check_fields(top, TOP_FIELDS, "", ignored, acted=_ACTED_TOP)
+    services = mapping(top.get("services") or {}, "services")
+    check_fields(services, SERVICES_FIELDS, "services.", ignored, acted={"kube-api"})
     for name, svc in services.items():
         if name != "kube-api":
             continue
-        api = _mapping(svc or {}, "services.kube-api")
-        _check_fields(
+        api = mapping(svc or {}, "services.kube-api")
+        check_fields(
             api, KUBE_API_FIELDS, "services.kube-api.", ignored, acted={"secrets_encryption_config"}
         )
     encryption = _encryption(services)
     base = path.parent
-    kc = _mapping(top.get("kcrypt") or {}, "kcrypt")
-    _unknown(kc, _CLUSTER_KCRYPT, "kcrypt")
-    kubeconfig = _path(kc.get("kubeconfig"), base) or base / f"kube_config_{path.name}"
-    known_hosts = _known_hosts(kc.get("known_hosts"), base)
+    kc = mapping(top.get("kcrypt") or {}, "kcrypt")
+    unknown_fields(kc, _CLUSTER_KCRYPT, "kcrypt")
+    kubeconfig = path_value(kc.get("kubeconfig"), base) or base / f"kube_config_{path.name}"
+    hosts_file = known_hosts(kc.get("known_hosts"), base)
     nodes, node_ignored = _nodes(
         top.get("nodes") or [],
         base=base,
         cluster=kc,
         kubeconfig=kubeconfig,
-        known_hosts=known_hosts,
-        ssh_key_path=_path(top.get("ssh_key_path"), base),
+        known_hosts=hosts_file,
+        ssh_key_path=path_value(top.get("ssh_key_path"), base),
         ssh_agent_auth=ssh_agent_auth or bool(top.get("ssh_agent_auth")),
     )
     ignored += node_ignored
@@ -196,11 +205,11 @@ def parse_cluster(doc: object, *, path: Path, ssh_agent_auth: bool = False) -> C
         path=path,
         nodes=nodes,
         encryption=encryption,
-        rotate_encryption_key=_bool(
+        rotate_encryption_key=truth(
             top.get("rotate_encryption_key", False), "rotate_encryption_key"
         ),
         kubeconfig=kubeconfig,
-        proof_timeout=float(_number(kc.get("proof_timeout", 120), "kcrypt.proof_timeout")),
+        proof_timeout=float(number(kc.get("proof_timeout", 120), "kcrypt.proof_timeout")),
         rewrite=_rewrite(kc.get("rewrite") or {}),
         ignored=tuple(ignored),
     )
@@ -211,12 +220,12 @@ def _encryption(services: Mapping[str, Any]) -> EncryptionSpec:
     if "secrets_encryption_config" not in api or api["secrets_encryption_config"] is None:
         return EncryptionSpec()
     where = "services.kube-api.secrets_encryption_config"
-    block = _mapping(api["secrets_encryption_config"], where)
-    _unknown(block, SECRETS_ENCRYPTION_FIELDS, where)
-    enabled = _bool(block.get("enabled", False), f"{where}.enabled")
+    block = mapping(api["secrets_encryption_config"], where)
+    unknown_fields(block, SECRETS_ENCRYPTION_FIELDS, where)
+    enabled = truth(block.get("enabled", False), f"{where}.enabled")
     custom = block.get("custom_config")
     if custom is not None:
-        custom = _mapping(custom, f"{where}.custom_config")
+        custom = mapping(custom, f"{where}.custom_config")
     return EncryptionSpec(present=True, enabled=enabled, custom_config=custom)
 
 
@@ -236,8 +245,8 @@ def _nodes(
     nodes: list[NodeSpec] = []
     for i, item in enumerate(raw):
         where = f"nodes[{i}]"
-        node = _mapping(item, where)
-        _check_fields(node, NODE_FIELDS, "nodes[].", ignored, acted=_ACTED_NODE)
+        node = mapping(item, where)
+        check_fields(node, NODE_FIELDS, "nodes[].", ignored, acted=_ACTED_NODE)
         address = str(node.get("address") or "")
         if not address:
             raise ClusterFileError(f"{where}.address: a node needs an address")
@@ -246,25 +255,25 @@ def _nodes(
             raise ClusterFileError(f"{where}.role: must be a list such as [controlplane, etcd]")
         if "controlplane" not in roles:
             continue
-        own = _mapping(node.get("kcrypt") or {}, f"{where}.kcrypt")
-        _unknown(own, _NODE_KCRYPT, f"{where}.kcrypt")
+        own = mapping(node.get("kcrypt") or {}, f"{where}.kcrypt")
+        unknown_fields(own, _NODE_KCRYPT, f"{where}.kcrypt")
         merged = {**cluster, **own}
-        port = int(_number(merged.get("api_server_port", DEFAULT_API_SERVER_PORT), where))
-        url = str(own.get("api_server_url") or f"https://{_host(address)}:{port}")
+        port = int(number(merged.get("api_server_port", DEFAULT_API_SERVER_PORT), where))
+        url = str(own.get("api_server_url") or f"https://{url_host(address)}:{port}")
         nodes.append(
             NodeSpec(
                 address=address,
                 name=str(node.get("hostname_override") or address),
-                port=int(_number(node.get("port") or 22, f"{where}.port")),
+                port=int(number(node.get("port") or 22, f"{where}.port")),
                 user=str(node.get("user") or "root"),
-                ssh_key_path=_path(node.get("ssh_key_path"), base) or ssh_key_path,
+                ssh_key_path=path_value(node.get("ssh_key_path"), base) or ssh_key_path,
                 ssh_key=node.get("ssh_key") or None,
                 ssh_agent_auth=ssh_agent_auth or bool(node.get("ssh_agent_auth")),
                 api_server_url=url.rstrip("/"),
                 config_path=str(merged.get("encryption_config_path") or DEFAULT_CONFIG_PATH),
                 restart_command=merged.get("restart_command") or None,
-                kubeconfig=_path(own.get("kubeconfig"), base) or kubeconfig,
-                local=_bool(own.get("local", False), f"{where}.kcrypt.local"),
+                kubeconfig=path_value(own.get("kubeconfig"), base) or kubeconfig,
+                local=truth(own.get("local", False), f"{where}.kcrypt.local"),
                 known_hosts=known_hosts,
             )
         )
@@ -276,80 +285,15 @@ def _nodes(
 
 
 def _rewrite(raw: object) -> RewriteSpec:
-    doc = _mapping(raw, "kcrypt.rewrite")
-    _unknown(doc, _REWRITE, "kcrypt.rewrite")
+    doc = mapping(raw, "kcrypt.rewrite")
+    unknown_fields(doc, _REWRITE, "kcrypt.rewrite")
     spec = RewriteSpec(
-        page_size=int(_number(doc.get("page_size", 500), "kcrypt.rewrite.page_size")),
-        concurrency=int(_number(doc.get("concurrency", 16), "kcrypt.rewrite.concurrency")),
-        rate_limit=float(_number(doc.get("rate_limit", 0), "kcrypt.rewrite.rate_limit")),
+        page_size=int(number(doc.get("page_size", 500), "kcrypt.rewrite.page_size")),
+        concurrency=int(number(doc.get("concurrency", 16), "kcrypt.rewrite.concurrency")),
+        rate_limit=float(number(doc.get("rate_limit", 0), "kcrypt.rewrite.rate_limit")),
     )
     if spec.page_size < 1 or spec.concurrency < 1 or spec.rate_limit < 0:
         raise ClusterFileError(
             "kcrypt.rewrite: page_size and concurrency must be >= 1, rate_limit >= 0"
         )
     return spec
-
-
-def _check_fields(
-    doc: Mapping[str, Any],
-    known: frozenset[str] | set[str],
-    prefix: str,
-    ignored: list[str],
-    *,
-    acted: set[str],
-) -> None:
-    for name in doc:
-        if name not in known:
-            where = f"{prefix}{name}"
-            raise ClusterFileError(
-                f"{where}: unknown field (not a field of RKE's cluster.yml; check its spelling)"
-            )
-        if name not in acted and f"{prefix}{name}" not in ignored:
-            ignored.append(f"{prefix}{name}")
-
-
-def _unknown(doc: Mapping[str, Any], known: set[str] | frozenset[str], where: str) -> None:
-    for name in doc:
-        if name not in known:
-            raise ClusterFileError(
-                f"{where}.{name}: unknown field; expected one of {', '.join(sorted(known))}"
-            )
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ClusterFileError(f"{where}: must be a mapping")
-    return value
-
-
-def _bool(value: object, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ClusterFileError(f"{where}: must be true or false")
-    return value
-
-
-def _number(value: object, where: str) -> float:
-    if isinstance(value, bool):
-        raise ClusterFileError(f"{where}: must be a number")
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ClusterFileError(f"{where}: must be a number") from None
-
-
-def _path(value: object, base: Path) -> Path | None:
-    if value in (None, ""):
-        return None
-    p = Path(os.path.expanduser(str(value)))
-    return p if p.is_absolute() else base / p
-
-
-def _known_hosts(value: object, base: Path) -> Path | None:
-    """``none`` turns host-key checks off (asyncssh's ``known_hosts=None``)."""
-    if value == "none":
-        return None
-    return _path(value, base) or Path(os.path.expanduser("~/.ssh/known_hosts"))
-
-
-def _host(address: str) -> str:
-    return f"[{address}]" if ":" in address and not address.startswith("[") else address

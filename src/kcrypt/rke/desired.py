@@ -38,7 +38,8 @@ from kcrypt.config import (
 from kcrypt.rke.clusterfile import EncryptionSpec
 from kcrypt.rke.errors import ClusterFileError, Refused
 from kcrypt.rke.keys import new_named_key
-from kcrypt.rke.transition import IDENTITY, disabled_config, equivalent, with_keys
+from kcrypt.rke.keyset import with_keys
+from kcrypt.rke.transition import IDENTITY, disabled_config, equivalent
 
 __all__ = ["Current", "Desired", "custom_bytes", "desired_config", "managed_config"]
 

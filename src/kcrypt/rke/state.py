@@ -36,7 +36,7 @@ from kcrypt.files import write_atomic
 from kcrypt.passphrase import SealedFormatError, WrongPassphrase, is_sealed, open_sealed, seal
 from kcrypt.rke.desired import Current
 from kcrypt.rke.errors import StateFileError
-from kcrypt.rke.transition import key_names
+from kcrypt.rke.keyset import key_names
 
 __all__ = ["AAD", "StateFile", "rke_config"]
 

@@ -40,26 +40,21 @@ from kcrypt.config import (
     assign,
 )
 from kcrypt.rke.errors import Refused
+from kcrypt.rke.keyset import KEYED, with_keys
 
 __all__ = [
     "IDENTITY",
     "Phase",
     "Plan",
     "can_read",
-    "describe",
     "disabled_config",
     "equivalent",
-    "key_names",
-    "key_secrets",
     "merge",
     "plan",
-    "retired_keys",
     "rewrite_rules",
-    "with_keys",
 ]
 
 IDENTITY = ProviderConfiguration(identity=IdentityConfiguration())
-_KEYED = ("aesgcm", "aescbc", "secretbox")
 _ANY = GroupResource("*", "*")
 Table = dict[GroupResource, tuple[ProviderConfiguration, ...]]
 
@@ -128,7 +123,7 @@ def _rules(*tables: Table) -> list[GroupResource]:
 def _writer(providers: Sequence[ProviderConfiguration]) -> tuple[str, ...]:
     first = providers[0] if providers else IDENTITY
     kind = first.kinds()[0]
-    if kind in _KEYED:
+    if kind in KEYED:
         keys: KeysConfiguration = getattr(first, kind)
         k = keys.keys[0] if keys.keys else None
         return (kind, k.name, k.secret) if k else (kind,)
@@ -141,7 +136,7 @@ def _readable(providers: Sequence[ProviderConfiguration]) -> set[tuple[str, ...]
     out: set[tuple[str, ...]] = set()
     for p in providers:
         kind = p.kinds()[0]
-        if kind in _KEYED:
+        if kind in KEYED:
             out.update((kind, k.name, k.secret) for k in getattr(p, kind).keys)
         elif p.kms is not None:
             out.add(("kms", p.kms.name))
@@ -183,7 +178,7 @@ def _merge_providers(
     for p in second:
         kind = p.kinds()[0]
         same = [i for i, q in enumerate(out) if q.kinds()[0] == kind]
-        if kind in _KEYED and same:
+        if kind in KEYED and same:
             i = same[0]
             have: KeysConfiguration = getattr(out[i], kind)
             keys = list(have.keys)
@@ -206,18 +201,6 @@ def _merge_providers(
         elif not same:
             out.append(p)
     return tuple(out)
-
-
-def with_keys(
-    provider: ProviderConfiguration, kind: str, keys: tuple[KeyConfiguration, ...]
-) -> ProviderConfiguration:
-    """``provider`` with its ``kind`` (aescbc, aesgcm, secretbox) key list replaced."""
-    value = KeysConfiguration(keys)
-    if kind == "aescbc":
-        return replace(provider, aescbc=value)
-    if kind == "aesgcm":
-        return replace(provider, aesgcm=value)
-    return replace(provider, secretbox=value)
 
 
 def _all_keys(providers: Sequence[ProviderConfiguration], kind: str) -> Iterable[KeyConfiguration]:
@@ -265,53 +248,6 @@ def disabled_config(current: EncryptionConfiguration | None) -> EncryptionConfig
     """identity for every rule ``current`` names: kcrypt's "encryption removed" file."""
     rules = _rules(table(current)) or [GroupResource("", "secrets")]
     return _layout({r: (IDENTITY,) for r in rules})
-
-
-def describe(config: EncryptionConfiguration | None) -> str:
-    """``secrets,configmaps: aescbc[k-new, k-old], identity`` -- key names only, never secrets."""
-    parts = []
-    for entry in config.resources if config else ():
-        providers = []
-        for p in entry.providers:
-            kind = p.kinds()[0]
-            if kind in _KEYED:
-                names = ", ".join(k.name for k in getattr(p, kind).keys)
-                providers.append(f"{kind}[{names}]")
-            elif p.kms is not None:
-                providers.append(f"kms({p.kms.name})")
-            else:
-                providers.append(kind)
-        parts.append(f"{','.join(entry.resources)}: {', '.join(providers)}")
-    return "; ".join(parts) or "(no resources)"
-
-
-def key_secrets(config: EncryptionConfiguration | None) -> dict[tuple[str, str], str]:
-    """``{(provider, key name): base64 secret}`` of every local key in ``config``."""
-    out: dict[tuple[str, str], str] = {}
-    for entry in config.resources if config else ():
-        for p in entry.providers:
-            for kind in _KEYED:
-                value = getattr(p, kind)
-                if value is not None:
-                    out.update(((kind, k.name), k.secret) for k in value.keys)
-    return out
-
-
-def key_names(config: EncryptionConfiguration | None) -> set[str]:
-    return {name for _, name in key_secrets(config)}
-
-
-def retired_keys(
-    before: Iterable[EncryptionConfiguration | None], after: EncryptionConfiguration | None
-) -> dict[tuple[str, str], str]:
-    """Keys some config in ``before`` had and ``after`` no longer has."""
-    keep = key_secrets(after)
-    out: dict[tuple[str, str], str] = {}
-    for config in before:
-        for ident, secret in key_secrets(config).items():
-            if ident not in keep:
-                out[ident] = secret
-    return out
 
 
 def plan(

@@ -37,21 +37,13 @@ from kcrypt.rke.desired import Current, Desired, desired_config
 from kcrypt.rke.discovery import resolve_rules
 from kcrypt.rke.errors import ClusterFileError, Refused
 from kcrypt.rke.fleet import Fleet, Observed
+from kcrypt.rke.keyset import describe, key_names, key_secrets, retired_keys
 from kcrypt.rke.kms import check_kms_plugins
 from kcrypt.rke.kube import async_client
 from kcrypt.rke.operation import new_operation, phase_bytes
 from kcrypt.rke.rewrite import RewriteProgress, RewriteSettings, rewrite
 from kcrypt.rke.state import StateFile, rke_config
-from kcrypt.rke.transition import (
-    can_read,
-    describe,
-    disabled_config,
-    equivalent,
-    key_names,
-    key_secrets,
-    plan,
-    retired_keys,
-)
+from kcrypt.rke.transition import can_read, disabled_config, equivalent, plan
 
 __all__ = ["UpOptions", "UpResult", "run_up"]
 
