@@ -199,3 +199,41 @@ def test_rotation_while_disabled_is_refused_with_rkes_words(tmp_path: Path) -> N
         "can't rotate encryption keys: Encryption Configuration is disabled. "
         "Please disable rotate_encryption_key and run kcrypt up again"
     )
+
+
+def test_custom_rotation_new_local_key_first_and_kms_entries_rewritten(tmp_path: Path) -> None:
+    custom = yaml.safe_load(
+        """
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+- resources: [secrets]
+  providers:
+  - aesgcm:
+      keys:
+      - {name: gcm1, secret: c2VjcmV0IGlzIHNlY3VyZSwgaSB0aGluayBzbyBhYmM=}
+      - {name: gcm0, secret: dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkgMzIgYnk=}
+  - identity: {}
+- resources: [configmaps]
+  providers:
+  - kms:
+      apiVersion: v2
+      name: vault
+      endpoint: unix:///run/kms.sock
+  - identity: {}
+"""
+    )
+    spec = parse_cluster(
+        {"services": {"kube-api": {"secrets_encryption_config": {"enabled": True,
+                                                                  "custom_config": custom}}}},
+        path=tmp_path / "cluster.yml",
+    )
+    out = desired_config(spec.encryption, current=Current(), rotate=True, taken={"gcm1", "gcm0"})
+    assert out.config is not None
+    (new,) = out.new_keys
+    secrets_entry, configmaps_entry = out.config.resources
+    first = secrets_entry.providers[0].aesgcm
+    assert first is not None and [k.name for k in first.keys] == [new]
+    assert configmaps_entry.providers[0].kms is not None
+    assert out.force_rewrite == ("configmaps",)
+    assert "plugin's current key" in out.notes[0]

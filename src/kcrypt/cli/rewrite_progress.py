@@ -73,7 +73,7 @@ class RewriteView:
 
         if self._progress is None:
             self._progress = Progress(
-                TextColumn("[rewrite] {task.description}"),
+                TextColumn("\\[rewrite] {task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]:.0f}/s"),
