@@ -224,8 +224,13 @@ resources:
 """
     )
     spec = parse_cluster(
-        {"services": {"kube-api": {"secrets_encryption_config": {"enabled": True,
-                                                                  "custom_config": custom}}}},
+        {
+            "services": {
+                "kube-api": {
+                    "secrets_encryption_config": {"enabled": True, "custom_config": custom}
+                }
+            }
+        },
         path=tmp_path / "cluster.yml",
     )
     out = desired_config(spec.encryption, current=Current(), rotate=True, taken={"gcm1", "gcm0"})
