@@ -74,8 +74,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.command(
     "up",
     cls=RkeStyleCommand,
-    short_help="Bring the cluster up",
-    help="Bring the cluster up",
+    short_help="Apply cluster.yml's secrets encryption to every controlplane node",
+    help="Apply cluster.yml's secrets encryption to every controlplane node",
 )
 @_options
 @click.option("--dry-run", is_flag=True, help="Show the plan; write and deploy nothing")
