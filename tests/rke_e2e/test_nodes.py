@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from e2e.harness import kcrypt_command
+from e2e.harness import kcrypt_command, wait_until
 
+from kcrypt.config import config_hash
 from kcrypt.passphrase import is_sealed
 
 from .cluster import RkeCluster, write_key
@@ -115,3 +116,40 @@ def test_sealed_state_file_through_the_cli(pair: RkeCluster) -> None:
 
 def _kcrypt() -> list[str]:
     return kcrypt_command()
+
+
+HAND_KEY = "c2VjcmV0IGlzIHNlY3VyZSwgaSB0aGluayBzbyBhYmM="
+
+
+def _by_hand(name: str) -> bytes:
+    return (
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
+        "- resources: [secrets]\n  providers:\n  - aesgcm:\n      keys:\n"
+        f"      - name: {name}\n        secret: {HAND_KEY}\n  - identity: {{}}\n"
+    ).encode()
+
+
+def test_a_cluster_configured_by_hand_is_taken_over(pair: RkeCluster) -> None:
+    for i in range(2):
+        pair.config_file(i).write_bytes(_by_hand("by-hand"))
+    wait_until(lambda: all(pair.loaded_hash(i) == config_hash(_by_hand("by-hand")) for i in (0, 1)))
+    pair.kubectl().run("create", "secret", "generic", "old", "--from-literal=v=1")
+    pair.write_cluster_yml({"enabled": True})
+    out = pair.up()
+    key = write_key(str(pair.state()["currentState"]["encryptionConfig"]), "secrets")
+    assert f"phase 1 (read): secrets: aesgcm[by-hand], identity, aescbc[{key}]" in out
+    assert set(pair.keys_under().values()) == {key}
+    assert "by-hand" in {k["name"] for k in pair.state()["kcrypt"]["retiredKeys"]}
+
+
+def test_nodes_that_cannot_read_each_other_are_refused(pair: RkeCluster) -> None:
+    pair.config_file(1).write_bytes(_by_hand("only-on-s2"))
+    wait_until(lambda: pair.loaded_hash(1) == config_hash(_by_hand("only-on-s2")))
+    before = [pair.config_file(i).read_bytes() for i in range(2)]
+    pair.write_cluster_yml({"enabled": True})
+    proc = pair.kcrypt("up", check=False)
+    assert proc.returncode == 1
+    assert "node s2 runs an encryption config that cannot read what the others write" in (
+        proc.stderr
+    )
+    assert [pair.config_file(i).read_bytes() for i in range(2)] == before
