@@ -9,7 +9,6 @@ The raw datastore is read with etcdctl or sqlite3, never through kcrypt.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 from e2e.harness import KcryptServer, Kubectl, kcrypt_command
+from e2e.secrets_support import etcd_secrets, sqlite_secrets
 
 from .independent import key_under
 from .sshd import SSHServer
@@ -186,9 +186,9 @@ class RkeCluster:
         prefixes = ("/registry/secrets/", "/registry/configmaps/")
         if self.etcd_endpoints:
             endpoints = self.etcd_endpoints
-            return {k: v for p in prefixes for k, v in etcd_prefix(endpoints, p).items()}
+            return {k: v for p in prefixes for k, v in etcd_secrets(endpoints, p).items()}
         db = self.servers[0].data_dir / "server" / "db" / "state.db"
-        return {k: v for p in prefixes for k, v in sqlite_prefix(db, p).items()}
+        return {k: v for p in prefixes for k, v in sqlite_secrets(db, p).items()}
 
     def keys_under(self) -> dict[str, str]:
         keys = self.all_keys()
@@ -222,29 +222,3 @@ def write_key(text: str, resource: str) -> str:
                     return str(first[kind]["keys"][0]["name"])
             return "identity"
     return "identity"
-
-
-def etcd_prefix(endpoints: str, prefix: str) -> dict[str, bytes]:
-    out = subprocess.run(
-        ["etcdctl", f"--endpoints={endpoints}", "get", prefix, "--prefix", "-w", "json"],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    kvs = json.loads(out).get("kvs") or []
-    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv["value"]) for kv in kvs}
-
-
-def sqlite_prefix(db: Path, prefix: str) -> dict[str, bytes]:
-    query = (
-        f"SELECT name, hex(value) FROM kine AS k WHERE name LIKE '{prefix}%' "
-        "AND id = (SELECT MAX(id) FROM kine WHERE name = k.name) AND deleted = 0;"
-    )
-    out = subprocess.run(
-        ["sqlite3", "-readonly", "-separator", "|", str(db), query],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout.decode()
-    rows = (line.split("|", 1) for line in out.splitlines() if line)
-    return {name: bytes.fromhex(value) for name, value in rows}
