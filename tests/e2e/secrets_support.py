@@ -133,10 +133,10 @@ def check_readback(kubectl: Kubectl, secrets: dict[tuple[str, str], dict[str, by
         assert got.get(key) == data, f"secret {key} reads back differently"
 
 
-def sqlite_secrets(db: Path) -> dict[str, bytes]:
-    """Every live ``/registry/secrets/`` value in kine's table, one sqlite3 call."""
+def sqlite_secrets(db: Path, prefix: str = PREFIX) -> dict[str, bytes]:
+    """Every live value under ``prefix`` (secrets by default) in kine's table, one sqlite3 call."""
     query = (
-        "SELECT name, hex(value) FROM kine AS k WHERE name LIKE '/registry/secrets/%' "
+        f"SELECT name, hex(value) FROM kine AS k WHERE name LIKE '{prefix}%' "
         "AND id = (SELECT MAX(id) FROM kine WHERE name = k.name) AND deleted = 0;"
     )
     out = subprocess.run(
@@ -149,10 +149,10 @@ def sqlite_secrets(db: Path) -> dict[str, bytes]:
     return {name: bytes.fromhex(value) for name, value in rows}
 
 
-def etcd_secrets(endpoints: str) -> dict[str, bytes]:
-    """Every ``/registry/secrets/`` value as etcdctl shows it."""
+def etcd_secrets(endpoints: str, prefix: str = PREFIX) -> dict[str, bytes]:
+    """Every value under ``prefix`` (secrets by default) as etcdctl shows it."""
     out = subprocess.run(
-        ["etcdctl", f"--endpoints={endpoints}", "get", PREFIX, "--prefix", "-w", "json"],
+        ["etcdctl", f"--endpoints={endpoints}", "get", prefix, "--prefix", "-w", "json"],
         capture_output=True,
         check=True,
         timeout=120,

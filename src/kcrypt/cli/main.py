@@ -8,6 +8,8 @@ from __future__ import annotations
 import click
 
 from kcrypt import __version__
+from kcrypt.cli.rewrite import rewrite
+from kcrypt.cli.rke import encrypt, up
 from kcrypt.cli.secrets_encrypt import secrets_encrypt
 from kcrypt.cli.server import server
 
@@ -25,6 +27,9 @@ def cli() -> None:
 # when it runs.
 cli.add_command(server)
 cli.add_command(secrets_encrypt)
+cli.add_command(up)
+cli.add_command(encrypt)
+cli.add_command(rewrite)
 
 
 def main() -> None:
