@@ -123,6 +123,24 @@ class Node:
             self._running = True
         return self
 
+    async def pause(self) -> None:
+        """A slow server: live (its lease is renewed) but it stops following the cluster."""
+        loops = [t for t in self.controller._tasks if t.get_name() != "kcrypt-record"]
+        for t in loops:
+            t.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        self.controller._tasks = [t for t in self.controller._tasks if t not in loops]
+        self._running = False
+
+    def resume(self) -> None:
+        if not self._running:
+            self.controller.run()
+            self._running = True
+
+    @property
+    def following(self) -> bool:
+        return self._running
+
     async def settle(self) -> Step:
         return await asyncio.wait_for(self.controller.settle(), SETTLE)
 
