@@ -8,7 +8,12 @@ the envelope layer.
 
 from __future__ import annotations
 
-from kcrypt.config.build import Transformers, build_transformers, kms_close_grace_period
+from kcrypt.config.build import (
+    KMSProviderFactory,
+    Transformers,
+    build_transformers,
+    kms_close_grace_period,
+)
 from kcrypt.config.errors import (
     ConfigBuildError,
     ConfigError,
@@ -42,6 +47,7 @@ __all__ = [
     "GroupResource",
     "IdentityConfiguration",
     "KMSConfiguration",
+    "KMSProviderFactory",
     "KeyConfiguration",
     "KeysConfiguration",
     "LoadedConfig",
