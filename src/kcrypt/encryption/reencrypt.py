@@ -14,6 +14,13 @@ of keys under ``prefix`` (``range`` with ``start_after`` + ``limit``):
 4. a checkpoint (last key done, counts, config hash, start time) is written
    under ``/kcrypt/reencrypt/checkpoint`` with compare-and-swap.
 
+A KMS plugin that stops answering (:class:`~kcrypt.envelope.KMSUnavailable`)
+pauses the pass: the page is transformed again after a back-off (1 s, doubling
+to 30 s) until the plugin is back, so no value is counted unreadable or
+skipped because of an outage. Values whose transformation must wait for the
+plugin (:class:`~kcrypt.envelope.WouldBlock`) are transformed on a worker
+thread, never on the event loop.
+
 The next page is read, and transformed, while the current one is written
 and checkpointed (its fsync runs in the datastore's thread, off the loop). A pass started
 again with the same config hash resumes after the checkpoint's key. A cancel
@@ -25,16 +32,25 @@ are durable, and a rewrite redone after a resume is a compared no-op.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
+from typing import TypeVar
 
 from kcrypt.datastore.contract import Datastore, Page, PutIf
 from kcrypt.encryption.errors import ReencryptInProgress
 from kcrypt.encryption.model import ReencryptProgress
-from kcrypt.envelope import EnvelopeError, Transformer, parse_prefix
+from kcrypt.envelope import (
+    EnvelopeError,
+    KMSUnavailable,
+    ReadResult,
+    Transformer,
+    WouldBlock,
+    parse_prefix,
+)
 
 __all__ = [
     "CHECKPOINT_KEY",
@@ -51,8 +67,11 @@ CHECKPOINT_KEY = "/kcrypt/reencrypt/checkpoint"
 DEFAULT_PAGE_SIZE = 1000
 
 TRANSFORM_SLICE = 100
+PAUSE_FIRST = 1.0
+PAUSE_MAX = 30.0
 
 ProgressCallback = Callable[[ReencryptProgress], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +157,10 @@ class Reencryptor:
         on_progress: ProgressCallback | None = None,
         checkpoint_key: str = CHECKPOINT_KEY,
         clock: Callable[[], float] = time.monotonic,
+        pause: tuple[float, float] = (PAUSE_FIRST, PAUSE_MAX),
     ) -> None:
         self._ds = datastore
+        self._pause = pause
         self._tf = transformer
         self.config_hash = config_hash
         self.prefix = prefix
@@ -150,8 +171,34 @@ class Reencryptor:
         self.first_error = ""
         """The first unreadable value's storage key and error (names only)."""
 
+    async def _until_available(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+        """``step()``, again after a growing pause while the KMS plugin is unavailable."""
+        delay, paused = self._pause[0], False
+        while True:
+            try:
+                result = await step()
+            except KMSUnavailable as exc:
+                if not paused:
+                    log.warning(
+                        "re-encryption of %s paused at %s: %s; retrying until the plugin "
+                        "answers (nothing is skipped)",
+                        self.prefix,
+                        what,
+                        exc,
+                    )
+                paused = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._pause[1])
+                continue
+            if paused:
+                log.info("re-encryption of %s resumed at %s", self.prefix, what)
+            return result
+
     async def run(self, *, resume: bool = True) -> ReencryptProgress:
-        write_prefix = write_prefix_of(self._tf)
+        async def probe() -> str:
+            return await _call(write_prefix_of, self._tf)
+
+        write_prefix = await self._until_available("start", probe)
         saved, ckpt_rev = await load_checkpoint(self._ds, key=self._ckpt_key)
         if (
             resume
@@ -208,7 +255,9 @@ class Reencryptor:
                     pending = asyncio.ensure_future(self._read(page.kvs[-1].key))
                 if not page.kvs:
                     break
-                puts, counts = await self._transform(page, write_prefix)
+                puts, counts = await self._until_available(
+                    page.kvs[0].key, functools.partial(self._transform, page, write_prefix)
+                )
                 if writing is not None:
                     await writing
                 writing = asyncio.ensure_future(write(page, puts, counts))
@@ -252,7 +301,9 @@ class Reencryptor:
                 await asyncio.sleep(0)
             context = kv.key.encode()
             try:
-                read = from_storage(kv.value, context=context)
+                read = await _read(from_storage, kv.value, context)
+            except KMSUnavailable:
+                raise
             except EnvelopeError as exc:
                 failed += 1
                 if not self.first_error:
@@ -262,7 +313,7 @@ class Reencryptor:
             if not read.stale and read.prefix == write_prefix:
                 current += 1
                 continue
-            value = to_storage(read.plaintext, context=context)
+            value = await _write(to_storage, read.plaintext, context)
             puts.append(PutIf(kv.key, value, kv.mod_revision, lease=kv.lease))
         return puts, _Counts(current, failed)
 
@@ -276,6 +327,27 @@ class Reencryptor:
     def _report(self, ckpt: Checkpoint) -> None:
         if self._on_progress is not None:
             self._on_progress(ckpt.progress())
+
+
+async def _read(from_storage: Callable[..., ReadResult], data: bytes, context: bytes) -> ReadResult:
+    try:
+        return from_storage(data, context=context)
+    except WouldBlock:
+        return await asyncio.to_thread(from_storage, data, context=context)
+
+
+async def _write(to_storage: Callable[..., bytes], plaintext: bytes, context: bytes) -> bytes:
+    try:
+        return to_storage(plaintext, context=context)
+    except WouldBlock:
+        return await asyncio.to_thread(to_storage, plaintext, context=context)
+
+
+async def _call(fn: Callable[[Transformer], T], transformer: Transformer) -> T:
+    try:
+        return fn(transformer)
+    except WouldBlock:
+        return await asyncio.to_thread(fn, transformer)
 
 
 async def reencrypt(
