@@ -293,7 +293,9 @@ def test_custom_config_is_not_managed(tmp_path: Path) -> None:
     before = custom.read_bytes()
     with KcryptServer(tmp_path / "data", args=["--encryption-provider-config", str(custom)]) as s:
         cli = Cli(s)
-        for command in (["status"], ["rotate-keys"], ["enable"], ["prepare", "--force"]):
+        status = cli.ok("status")  # read-only: the operator's providers, in order
+        assert "Encryption Status: Enabled" in status and "AES-GCM" in status and "k1" in status
+        for command in (["rotate-keys"], ["enable"], ["prepare", "--force"]):
             err = cli.fail(*command)
             assert "secrets-encrypt manages only the server's own encryption config" in err
             assert f"--encryption-provider-config {custom}" in err

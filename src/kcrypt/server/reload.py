@@ -31,6 +31,7 @@ from typing import Protocol
 
 from kcrypt.config import (
     ConfigError,
+    KMSProviderFactory,
     Transformers,
     build_transformers,
     config_hash,
@@ -77,8 +78,10 @@ class ReloadController:
         metrics: ReloadMetrics,
         applied_hash: str,
         interval: float,
+        kms: KMSProviderFactory | None = None,
     ) -> None:
         self._path = path
+        self._kms = kms
         self._registry = registry
         self._metrics = metrics
         self._applied_hash = applied_hash
@@ -126,7 +129,7 @@ class ReloadController:
             )
         try:
             loaded = load_file(self._path, reload=True)
-            transformers = build_transformers(loaded.config)
+            transformers = build_transformers(loaded.config, kms=self._kms)
         except ConfigError as exc:
             return self._reject(new_hash, str(exc))
         self._registry.swap(transformers)

@@ -27,8 +27,10 @@ Who owns the config, and in which order things happen:
   ``enable`` (or ``rotate-keys``) writes the file; from then on it uses and
   watches it, and keeps doing so after a restart (the datastore says so).
 * With ``--encryption-provider-config FILE`` the file is the operator's:
-  ``secrets-encrypt`` refuses (k3s manages only its own file) and the reload
-  controller watches that file alone.
+  ``secrets-encrypt`` refuses to change it (k3s manages only its own file)
+  and the reload controller watches that file alone. ``status``,
+  ``reencrypt`` and, on a KMS-first file, ``rotate-keys`` (which leave the
+  file unchanged) are served by :mod:`kcrypt.server.own_config`.
 
 Several servers on one datastore (issue 6, :mod:`kcrypt.encryption.ha`):
 
@@ -84,15 +86,18 @@ from kcrypt.config import build_transformers, config_hash, load
 from kcrypt.datastore.contract import Datastore
 from kcrypt.encryption import STATE_KEY, EncryptionError, EncryptionService, ReencryptProgress
 from kcrypt.encryption.cluster import ClusterSettings, join_cluster, reseal_unsealed
+from kcrypt.encryption.errors import UnsupportedConfig
 from kcrypt.encryption.ha import ClusterMember
 from kcrypt.encryption.sealing import TokenSealer
 from kcrypt.encryption.servers import ServerPublisher
 from kcrypt.encryption.statestore import StateStore
 from kcrypt.encryption.status import progress_line
 from kcrypt.errors import KcryptError
+from kcrypt.kms import KMSProviders
 from kcrypt.server.compaction import compact_now
 from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
+from kcrypt.server.own_config import OwnConfigCommands
 from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
 from kcrypt.storage import TransformerRegistry
@@ -145,8 +150,10 @@ class EncryptionSupervisor:
         applied_hash: str | None,
         token: str | None = None,
         generated: bool = False,
+        kms: KMSProviders | None = None,
     ) -> None:
         enc = settings.encryption
+        self._kms = kms
         self.custom = enc.config_file is not None
         self._settings = settings
         self._ds = datastore
@@ -164,7 +171,17 @@ class EncryptionSupervisor:
         if applied_hash is not None:
             self.controller = self._new_controller(applied_hash)
         self.service: EncryptionService | None = None
-        if not self.custom:
+        self.own: OwnConfigCommands | None = None
+        if self.custom:
+            self.own = OwnConfigCommands(
+                self.path,
+                datastore=datastore,
+                transformer=lambda: registry.for_resource("secrets"),
+                kms=kms,
+                on_progress=self._on_progress,
+            )
+            self._metrics.running.set_function(lambda: 1.0 if self._running() else 0.0)
+        else:
             ttl = enc.server_lease_ttl
             renew = max(ttl / 3.0, 0.2)
             self.cluster = ClusterMember(
@@ -249,6 +266,8 @@ class EncryptionSupervisor:
         self._tasks.clear()
         if self.service is not None:
             await self.service.close()
+        if self.own is not None:
+            await self.own.close()
         if self.cluster is not None:
             await self.cluster.close()
         task, self._reload_task = self._reload_task, None
@@ -264,7 +283,7 @@ class EncryptionSupervisor:
         hash change with no await between them (see the module docstring).
         """
         loaded = load(data, reload=True, source=str(self.path))
-        transformers = build_transformers(loaded.config)
+        transformers = build_transformers(loaded.config, kms=self._kms)
         self._registry.swap(transformers)
         if self.controller is None:
             self.controller = self._new_controller(loaded.hash)
@@ -281,6 +300,7 @@ class EncryptionSupervisor:
             metrics=self._reload_metrics,
             applied_hash=applied_hash,
             interval=self._interval,
+            kms=self._kms,
         )
 
     def _start_watching(self) -> None:
@@ -293,6 +313,8 @@ class EncryptionSupervisor:
             self._reload_task = loop.create_task(self.controller.run(), name="kcrypt-reload")
 
     def _running(self) -> bool:
+        if self.own is not None:
+            return self.own.running
         return self.service is not None and self.service.running
 
     async def _compact_history(self) -> None:
@@ -341,6 +363,11 @@ class EncryptionSupervisor:
     async def _status(self, request: Request) -> Response:
         if request.method != "GET":
             return _error(405, "MethodNotAllowed", "method not allowed")
+        if self.own is not None:
+            try:
+                return JSONResponse(self.own.status())
+            except EncryptionError as exc:
+                return _error(exc.code, exc.reason, str(exc))
         if self.service is None:
             return _error(400, "BadRequest", self._refusal())
         try:
@@ -355,7 +382,7 @@ class EncryptionSupervisor:
     async def _config(self, request: Request) -> Response:
         if request.method != "PUT":
             return _error(405, "MethodNotAllowed", "method not allowed")
-        if self.service is None:
+        if self.service is None and self.own is None:
             return _error(400, "BadRequest", self._refusal())
         try:
             body: Any = await request.json()
@@ -364,6 +391,12 @@ class EncryptionSupervisor:
         if not isinstance(body, dict):
             return _error(400, "BadRequest", "the request body is not a JSON object")
         try:
+            if self.own is not None:
+                try:
+                    return JSONResponse(await self.own.apply(body))
+                except UnsupportedConfig as exc:
+                    return _error(400, "BadRequest", f"{self._refusal()}; {exc}")
+            assert self.service is not None
             result = await self.service.apply(body)
         except EncryptionError as exc:
             log.warning("secrets-encrypt request refused: %s", exc)
