@@ -103,6 +103,8 @@ def _send(
             )
             click.echo(result.get("config", ""))
             return
+        if result.get("note"):  # what the server did differently (e.g. a KMS-first config)
+            click.echo(str(result["note"]))
         if wait:
             _wait(client)
         _settle(client, timeout=timeout)
