@@ -89,11 +89,18 @@ class SoftHSMToken:
         ]  # fmt: skip
 
 
-def wait_for_status(socket_path: Path, *, timeout: float = 30.0) -> pb2.StatusResponse:
-    """The plugin's first Status answer (polling until it serves)."""
+def wait_for_status(
+    socket_path: Path,
+    *,
+    timeout: float = 30.0,
+    process: subprocess.Popen[bytes] | None = None,
+) -> pb2.StatusResponse:
+    """The plugin's first Status answer (polling until it serves, or its process exits)."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the plugin exited with {process.returncode}")
         if socket_path.exists():
             try:
                 with grpc.insecure_channel(f"unix:{socket_path}") as channel:
@@ -129,7 +136,7 @@ class PluginProcess:
                 stdin=subprocess.DEVNULL,
                 env=self.env,
             )
-        wait_for_status(self.socket)
+        wait_for_status(self.socket, process=self.process)
         return self
 
     def kill(self) -> None:
