@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 
 from kcrypt.kms.proto import kmsv2_service_pb2 as pb2
 from kcrypt.kms.proto import kmsv2_service_pb2_grpc as grpc2
 from kcrypt.kmsplugin import PluginServer
 from kcrypt.kmsplugin.backend import Backend
-from tests.e2e.harness import kcrypt_command
+from tests.e2e.harness import KcryptServer, kcrypt_command
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "271828"
@@ -128,6 +129,7 @@ class PluginProcess:
 
     def start(self) -> PluginProcess:
         cmd = [*kcrypt_command(), "kms-plugin", "serve", "--listen", self.endpoint]
+        self.socket.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 [*cmd, *self.backend_args, "--debug"],
@@ -260,3 +262,54 @@ class ThreadedPlugin:
 
 async def _wrap(fn: Callable[[], Any]) -> Any:
     return fn()
+
+
+class LiveServer(KcryptServer):
+    """A ``kcrypt server`` that counts as started once /livez answers: with a KMS
+    plugin that is not there, it runs but is not ready (as kube-apiserver)."""
+
+    def _ready(self) -> bool:
+        if not (self.kubeconfig.exists() and self.ca_file.exists()):
+            return False
+        try:
+            with self.client() as client:
+                return client.get("/livez").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def readyz(self) -> tuple[int, str]:
+        with self.client() as client:
+            r = client.get("/readyz?verbose")
+        return r.status_code, r.text
+
+    def wait_ready(self, ready: bool = True, *, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            code, text = self.readyz()
+            if (code == 200) == ready:
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"readyz stayed {code}:\n{text}\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
+
+def kms_config(endpoint: str, *, name: str = "aws-encryption-provider", v2: bool = False) -> str:
+    """The RKE seed's custom config (only the socket path changed); ``v2``: apiVersion v2
+    (without ``cachesize``, which kube-apiserver refuses for v2)."""
+    version = "                apiVersion: v2\n" if v2 else ""
+    cache = "" if v2 else "                cachesize: 1000\n"
+    return (
+        "apiVersion: apiserver.config.k8s.io/v1\n"
+        "kind: EncryptionConfiguration\n"
+        "resources:\n"
+        "  - resources:\n"
+        "    - secrets\n"
+        "    providers:\n"
+        "    - kms:\n"
+        f"{version}"
+        f"                name: {name}\n"
+        f"                endpoint: {endpoint}\n"
+        f"{cache}"
+        "                timeout: 3s\n"
+        "    - identity: {}\n"
+    )

@@ -113,9 +113,7 @@ async def test_v2_one_encrypt_per_seed_and_a_key_id_change_makes_old_values_stal
             assert first.encryptedDEKSourceType == eo.HKDF_SHA256_XNONCE_AES_GCM_SEED
 
             plugin.call(backend.rotate)  # the KMS rotated its key: key ID "2"
-            (probe,) = kms.probes()
-            probe._last = None  # check now rather than at the next poll
-            await kms.check()
+            await kms.refresh()  # ask now rather than at the next poll
             assert plugin.counts().get("v2.Encrypt") == 2  # a new seed for the new key ID
             read = await _read(chain, rows[0])
             assert read.plaintext == _secret("s0") and read.stale  # written under key ID "1"
@@ -176,7 +174,7 @@ async def test_a_plugin_changing_its_api_version_is_refused(tmp_path: Path) -> N
 
             plugin.call(downgrade)
             (probe,) = kms.probes()
-            probe._last = None
+            probe.expire()
             with pytest.raises(Exception) as err:
                 await kms.check()
             assert (

@@ -102,6 +102,10 @@ class Probe:
     def _ready_detail(self) -> str:
         return ""
 
+    def expire(self) -> None:
+        """Forget the cached result: the next :meth:`check` asks the plugin."""
+        self._last = None
+
     @property
     def healthy(self) -> bool | None:
         """None before the first check."""

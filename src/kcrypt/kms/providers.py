@@ -204,6 +204,18 @@ class KMSProviders:
         if problems:
             raise KMSUnhealthy("; ".join(problems))
 
+    async def refresh(self) -> None:
+        """Ask every plugin now (not at the next poll) for its current key ID.
+
+        Before a re-encryption pass, so that the pass writes under the key ID
+        the plugin has *now* (just after a KMS rotation, say). A plugin that
+        does not answer is logged by its probe; the pass then waits for it.
+        """
+        for probe in self.probes():
+            probe.expire()
+            with contextlib.suppress(Exception):
+                await probe.check()
+
     def describe(self) -> list[ProviderInfo]:
         rows = []
         for entry in self._entries.values():

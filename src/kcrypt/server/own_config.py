@@ -126,6 +126,8 @@ class OwnConfigCommands:
 
     async def apply(self, body: Mapping[str, object]) -> dict[str, Any]:
         request = parse_request(body)
+        if self._kms is not None and not request.dry_run and not self.running:
+            await self._kms.refresh()  # the plugin's key ID now, not as of the last poll
         providers = self._providers()
         first = providers[0] if providers else None
         kms_first = first.kms.name if first is not None and first.kms is not None else ""
