@@ -277,8 +277,13 @@ class LiveServer(KcryptServer):
         except httpx.HTTPError:
             return False
 
+    def __enter__(self) -> LiveServer:
+        self.start()
+        return self
+
     def readyz(self) -> tuple[int, str]:
-        with self.client() as client:
+        # the first check waits for the plugins' first answers (up to their timeouts)
+        with self.client(timeout=60) as client:
             r = client.get("/readyz?verbose")
         return r.status_code, r.text
 

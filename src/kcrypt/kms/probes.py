@@ -57,7 +57,16 @@ class Probe:
         raise NotImplementedError
 
     async def check(self) -> None:
-        """Raise the plugin's problem (a ``KMSError``), or return when healthy."""
+        """Raise the plugin's problem (a ``KMSError``), or return when healthy.
+
+        While a probe is in flight, a caller that has an earlier result gets
+        that one at once: /readyz never queues behind a plugin's timeout.
+        """
+        if self._lock.locked() and self._last is not None:
+            error = self._last[1]
+            if error is not None:
+                raise error
+            return
         async with self._lock:
             now = self._clock()
             if self._last is not None:

@@ -195,12 +195,13 @@ class KMSProviders:
 
     async def check(self) -> None:
         """The ``kms-providers`` health check (a no-op with no KMS provider)."""
-        problems: list[str] = []
-        for probe in self.probes():
-            try:
-                await probe.check()
-            except Exception as exc:  # each failure is named, all are reported
-                problems.append(f"{probe.name}: {exc}")
+        probes = self.probes()
+        results = await asyncio.gather(*(p.check() for p in probes), return_exceptions=True)
+        problems = [
+            f"{probe.name}: {result}"  # each failure is named, all are reported
+            for probe, result in zip(probes, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
         if problems:
             raise KMSUnhealthy("; ".join(problems))
 
