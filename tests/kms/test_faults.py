@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,15 +32,17 @@ V1_PREFIX = b"k8s:enc:kms:v1:aws-encryption-provider:"
 SECRETS = 6000
 
 
-def _progress(cli: Cli) -> dict[str, object]:
+def _progress(cli: Cli) -> dict[str, Any]:
     return dict(cli.status().get("reencrypt") or {})
 
 
-def _wait(cli: Cli, done: object, *, timeout: float = 180.0) -> dict[str, object]:
+def _wait(
+    cli: Cli, done: Callable[[dict[str, Any]], bool], *, timeout: float = 180.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         progress = _progress(cli)
-        if done(progress):  # type: ignore[operator]
+        if done(progress):
             return progress
         assert time.monotonic() < deadline, progress
         time.sleep(0.1)
