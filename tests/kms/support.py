@@ -27,12 +27,12 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from e2e.harness import KcryptServer, kcrypt_command
 
 from kcrypt.kms.proto import kmsv2_service_pb2 as pb2
 from kcrypt.kms.proto import kmsv2_service_pb2_grpc as grpc2
 from kcrypt.kmsplugin import PluginServer
 from kcrypt.kmsplugin.backend import Backend
-from tests.e2e.harness import KcryptServer, kcrypt_command
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "271828"
@@ -277,9 +277,12 @@ class LiveServer(KcryptServer):
         except httpx.HTTPError:
             return False
 
-    def __enter__(self) -> LiveServer:
-        self.start()
+    def start(self) -> LiveServer:
+        super().start()
         return self
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
 
     def readyz(self) -> tuple[int, str]:
         # the first check waits for the plugins' first answers (up to their timeouts)

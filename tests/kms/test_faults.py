@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.e2e.secrets_support import Cli, seed_store, sqlite_secrets
+from e2e.secrets_support import Cli, seed_store, sqlite_secrets
 
 from .support import LiveServer, PluginProcess, kms_config
 

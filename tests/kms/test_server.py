@@ -13,16 +13,16 @@ import re
 from pathlib import Path
 
 import pytest
-
-from kcrypt.envelope.kms import object as eo
-from tests.e2e.harness import Kubectl, require_tools
-from tests.e2e.secrets_support import (
+from e2e.harness import Kubectl, require_tools
+from e2e.secrets_support import (
     Cli,
     check_readback,
     create_with_kubectl,
     secret_set,
     sqlite_secrets,
 )
+
+from kcrypt.envelope.kms import object as eo
 
 from .support import LiveServer, PluginProcess, SoftHSMToken, kms_config
 
