@@ -62,7 +62,7 @@ def test_plugin_killed_mid_pass_pauses_it_and_a_restart_finishes_it(tmp_path: Pa
         server.wait_ready()
         cli = Cli(server)
         assert "reencryption started" in cli.ok("reencrypt")
-        first = _wait(cli, lambda p: int(p.get("done", 0)) >= 1000)
+        first = _wait(cli, lambda p: int(p.get("done", 0)) >= 2000)
         plugin.kill()  # v1: every rewrite needs the plugin's Encrypt
         assert int(first["done"]) < SECRETS, "the pass finished before the plugin was killed"
 
@@ -71,6 +71,11 @@ def test_plugin_killed_mid_pass_pauses_it_and_a_restart_finishes_it(tmp_path: Pa
         assert paused["running"] is True and int(paused["done"]) < SECRETS
         assert not paused.get("failed") and not paused.get("skipped")
         assert "re-encryption of /registry/secrets/ paused" in server.log()
+        # the pass's first value: 1000+ DEKs were cached after it (cachesize 1000)
+        with server.client(timeout=60) as client:
+            r = client.get("/api/v1/namespaces/default/secrets/s-000001")
+        assert r.status_code == 500
+        assert "failed to decrypt DEK, error: rpc error: code = DeadlineExceeded" in r.text
 
         plugin.start()
         final = _wait(cli, lambda p: bool(p.get("finished")))

@@ -124,6 +124,7 @@ def test_a_socket_with_no_plugin_starts_not_ready_until_the_plugin_appears(
         kubectl = Kubectl(server.kubeconfig, tmp_path / "kube")
         err = kubectl.fail("create", "secret", "generic", "early", "--from-literal=a=b")
         assert "got unexpected nil transformer" in err
+        assert "NotFound" in kubectl.fail("get", "secret", "early")  # no fallback to identity
         lines = [line for line in server.log().splitlines() if "is not ready" in line]
         assert len(lines) == 1
         assert '"aws-encryption-provider"' in lines[0] and str(socket) in lines[0]
