@@ -21,11 +21,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
-import httpx
 import pytest
 from e2e.harness import KcryptServer, kcrypt_command
 
@@ -264,18 +264,12 @@ async def _wrap(fn: Callable[[], Any]) -> Any:
     return fn()
 
 
+@dataclass
 class LiveServer(KcryptServer):
     """A ``kcrypt server`` that counts as started once /livez answers: with a KMS
     plugin that is not there, it runs but is not ready (as kube-apiserver)."""
 
-    def _ready(self) -> bool:
-        if not (self.kubeconfig.exists() and self.ca_file.exists()):
-            return False
-        try:
-            with self.client() as client:
-                return client.get("/livez").status_code == 200
-        except httpx.HTTPError:
-            return False
+    ready_path: str = "/livez"
 
     def start(self) -> LiveServer:
         super().start()

@@ -16,7 +16,8 @@ names the problem (unknown key ID, bad ciphertext), nothing more.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -45,8 +46,18 @@ class CallCounts:
         self.counts[method] = self.counts.get(method, 0) + 1
 
 
-async def _fail(context: Any, code: grpc.StatusCode, message: str) -> None:
-    await context.abort(code, message)
+T = TypeVar("T")
+
+
+async def _answer(context: Any, call: Callable[[], T]) -> T:
+    """``call()``; a backend refusal becomes the gRPC status a caller can act on."""
+    try:
+        return call()
+    except UnknownKeyID as exc:
+        await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+    except PluginError as exc:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    raise AssertionError("context.abort raises")
 
 
 class V2Service(grpc2.KeyManagementServiceServicer):
@@ -66,25 +77,18 @@ class V2Service(grpc2.KeyManagementServiceServicer):
 
     async def Encrypt(self, request: Any, context: Any) -> Any:
         self.counts.add("v2.Encrypt")
-        try:
-            ciphertext, key_id = self.backend.encrypt(bytes(request.plaintext))
-        except PluginError as exc:
-            await _fail(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-            raise AssertionError("unreachable") from None
+        ciphertext, key_id = await _answer(
+            context, lambda: self.backend.encrypt(bytes(request.plaintext))
+        )
         log.debug("v2 Encrypt uid=%s key_id=%s", request.uid, key_id)
         return pb2.EncryptResponse(ciphertext=ciphertext, key_id=key_id)
 
     async def Decrypt(self, request: Any, context: Any) -> Any:
         self.counts.add("v2.Decrypt")
         log.debug("v2 Decrypt uid=%s key_id=%s", request.uid, request.key_id)
-        try:
-            plaintext = self.backend.decrypt(bytes(request.ciphertext), request.key_id)
-        except UnknownKeyID as exc:
-            await _fail(context, grpc.StatusCode.NOT_FOUND, str(exc))
-            raise AssertionError("unreachable") from None
-        except PluginError as exc:
-            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            raise AssertionError("unreachable") from None
+        plaintext = await _answer(
+            context, lambda: self.backend.decrypt(bytes(request.ciphertext), request.key_id)
+        )
         return pb2.DecryptResponse(plaintext=plaintext)
 
 
@@ -102,11 +106,9 @@ class V1Service(grpc1.KeyManagementServiceServicer):
 
     async def Encrypt(self, request: Any, context: Any) -> Any:
         self.counts.add("v1beta1.Encrypt")
-        try:
-            ciphertext, key_id = self.backend.encrypt(bytes(request.plain))
-        except PluginError as exc:
-            await _fail(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-            raise AssertionError("unreachable") from None
+        ciphertext, key_id = await _answer(
+            context, lambda: self.backend.encrypt(bytes(request.plain))
+        )
         log.debug("v1beta1 Encrypt key_id=%s", key_id)
         raw = key_id.encode()
         return pb1.EncryptResponse(cipher=bytes([len(raw)]) + raw + ciphertext)
@@ -117,14 +119,11 @@ class V1Service(grpc1.KeyManagementServiceServicer):
         size = cipher[0] if cipher else 0
         key_id = cipher[1 : 1 + size].decode("utf-8", "replace")
         log.debug("v1beta1 Decrypt key_id=%s", key_id)
-        try:
+
+        def decrypt() -> bytes:
             if not cipher or len(cipher) < 1 + size:
                 raise PluginError("malformed v1 ciphertext")
-            plain = self.backend.decrypt(cipher[1 + size :], key_id)
-        except UnknownKeyID as exc:
-            await _fail(context, grpc.StatusCode.NOT_FOUND, str(exc))
-            raise AssertionError("unreachable") from None
-        except PluginError as exc:
-            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            raise AssertionError("unreachable") from None
+            return self.backend.decrypt(cipher[1 + size :], key_id)
+
+        plain = await _answer(context, decrypt)
         return pb1.DecryptResponse(plain=plain)
