@@ -20,3 +20,8 @@ CODEC=src/kcrypt/codec/proto
 # --- KMS v2 EncryptedObject, the etcd value body (kcrypt.envelope.kms.proto) ---
 ENVELOPE=src/kcrypt/envelope/kms/proto
 "${PROTOC[@]}" --python_out=src --pyi_out=src "$ENVELOPE/kmsv2.proto"
+
+# --- KMS plugin APIs v2 and v1beta1, client and reference plugin (kcrypt.kms.proto) ---
+KMS=src/kcrypt/kms/proto
+"${PROTOC[@]}" --python_out=src --pyi_out=src --grpc_python_out=src \
+  "$KMS/kmsv2_service.proto" "$KMS/kmsv1beta1_service.proto"

@@ -58,6 +58,8 @@ class KcryptServer:
     args: Sequence[str] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    ready_path: str = "/readyz"
+    """What counts as started (``/livez`` for a server expected not to be ready)."""
 
     @property
     def url(self) -> str:
@@ -125,7 +127,7 @@ class KcryptServer:
             return False
         try:
             with self.client() as client:
-                return client.get("/readyz").status_code == 200
+                return client.get(self.ready_path).status_code == 200
         except httpx.HTTPError:
             return False
 

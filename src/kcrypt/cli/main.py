@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from kcrypt import __version__
+from kcrypt.cli.kms_plugin import kms_plugin
 from kcrypt.cli.rewrite import rewrite
 from kcrypt.cli.rke import encrypt, up
 from kcrypt.cli.secrets_encrypt import secrets_encrypt
@@ -30,6 +31,7 @@ cli.add_command(secrets_encrypt)
 cli.add_command(up)
 cli.add_command(encrypt)
 cli.add_command(rewrite)
+cli.add_command(kms_plugin)
 
 
 def main() -> None:

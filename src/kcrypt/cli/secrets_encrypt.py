@@ -100,6 +100,8 @@ def _send(
             click.echo(_dry_run_line(command, result))
             click.echo(result.get("config", ""))
             return
+        if result.get("note"):  # what the server did differently (e.g. a KMS-first config)
+            click.echo(str(result["note"]))
         if wait and "generation" in result:
             _wait(client, generation=int(result["generation"]))
         _settle(client, timeout=timeout)

@@ -9,7 +9,12 @@ the envelope layer.
 from __future__ import annotations
 
 from kcrypt.config._go import format_duration, parse_duration
-from kcrypt.config.build import Transformers, build_transformers, kms_close_grace_period
+from kcrypt.config.build import (
+    KMSProviderFactory,
+    Transformers,
+    build_transformers,
+    kms_close_grace_period,
+)
 from kcrypt.config.errors import (
     ConfigBuildError,
     ConfigError,
@@ -45,6 +50,7 @@ __all__ = [
     "GroupResource",
     "IdentityConfiguration",
     "KMSConfiguration",
+    "KMSProviderFactory",
     "KeyConfiguration",
     "KeysConfiguration",
     "LoadedConfig",

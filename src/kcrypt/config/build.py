@@ -11,18 +11,37 @@ name, which keeps this package free of network I/O.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
 
 from kcrypt import envelope
 from kcrypt.config.errors import ConfigBuildError
-from kcrypt.config.model import EncryptionConfiguration, KeysConfiguration, ProviderConfiguration
+from kcrypt.config.model import (
+    DEFAULT_KMS_CACHESIZE,
+    EncryptionConfiguration,
+    KeysConfiguration,
+    KMSConfiguration,
+    ProviderConfiguration,
+)
 from kcrypt.config.resolve import GroupResource, ResourceMasked, ResourceRules
 from kcrypt.config.validate import NO_PROVIDER, decode_secret
 from kcrypt.envelope.base import Transformer
 from kcrypt.sensitive import SecretBytes
 
-__all__ = ["Transformers", "build_transformers", "kms_close_grace_period"]
+__all__ = ["KMSProviderFactory", "Transformers", "build_transformers", "kms_close_grace_period"]
 
 BUILDING = "error while building transformers: "
+
+
+class KMSProviderFactory(Protocol):
+    """Makes the envelope provider of a ``kms`` entry (the server's gRPC plugins).
+
+    Building must not dial: kube-apiserver starts when a plugin is not up yet.
+    A ``ValueError`` (bad endpoint, ...) becomes upstream's probe message.
+    """
+
+    def v2(self, config: KMSConfiguration) -> envelope.Provider: ...
+
+    def v1(self, config: KMSConfiguration) -> envelope.Provider: ...
 
 
 class Transformers:
@@ -52,17 +71,20 @@ def build_transformers(
     *,
     kms_v2_clients: Mapping[str, envelope.KMSv2Client] | None = None,
     kms_v1_clients: Mapping[str, envelope.KMSv1Client] | None = None,
+    kms: KMSProviderFactory | None = None,
 ) -> Transformers:
     """Build the chains of a *validated* config.
 
-    Errors are ConfigBuildError reading ``error while building transformers: ...``.
+    KMS providers come from ``kms`` when given, else from the client mappings
+    (in-process clients, tests). Errors are ConfigBuildError reading
+    ``error while building transformers: ...``.
     """
     v2 = dict(kms_v2_clients or {})
     v1 = dict(kms_v1_clients or {})
 
     def entries() -> Iterator[tuple[Sequence[str], Sequence[envelope.Provider]]]:
         for entry in config.resources:
-            yield entry.resources, [_provider(p, v2, v1) for p in entry.providers]
+            yield entry.resources, [_provider(p, v2, v1, kms) for p in entry.providers]
 
     try:
         rules = ResourceRules.from_entries(entries())
@@ -100,6 +122,7 @@ def _provider(
     provider: ProviderConfiguration,
     v2: Mapping[str, envelope.KMSv2Client],
     v1: Mapping[str, envelope.KMSv1Client],
+    factory: KMSProviderFactory | None = None,
 ) -> envelope.Provider:
     try:
         if provider.aesgcm is not None:
@@ -110,6 +133,8 @@ def _provider(
             return envelope.secretbox(_keys(provider.secretbox, "secretbox"))
         if provider.kms is not None:
             kms = provider.kms
+            if factory is not None and kms.api_version in ("v1", "v2"):
+                return _from_factory(factory, kms)
             if kms.api_version == "v2":
                 if kms.name not in v2:
                     raise _BuildFailure(
@@ -123,7 +148,9 @@ def _provider(
                         f'could not configure KMSv1-Plugin\'s probe "{kms.name}", '
                         "error: no KMS v1 client was given for this provider"
                     )
-                return envelope.kms_v1(kms.name, v1[kms.name])
+                return envelope.kms_v1(
+                    kms.name, v1[kms.name], cache_size=_cache_size(kms.cachesize)
+                )
             raise _BuildFailure(
                 f'could not configure KMS plugin "{kms.name}", '
                 f'unsupported KMS API version "{kms.api_version}"'
@@ -135,6 +162,21 @@ def _provider(
     except (ValueError, envelope.EnvelopeError) as exc:
         raise _BuildFailure(str(exc)) from None
     raise _BuildFailure(NO_PROVIDER)
+
+
+def _cache_size(cachesize: int | None) -> int:
+    """``cachesize``: left out -> 1000 (the loader defaults it), negative -> no cache."""
+    return DEFAULT_KMS_CACHESIZE if cachesize is None else cachesize
+
+
+def _from_factory(factory: KMSProviderFactory, kms: KMSConfiguration) -> envelope.Provider:
+    version = "v2" if kms.api_version == "v2" else "v1"
+    try:
+        return factory.v2(kms) if version == "v2" else factory.v1(kms)
+    except ValueError as exc:
+        raise _BuildFailure(
+            f'could not configure KMS{version}-Plugin\'s probe "{kms.name}", error: {exc}'
+        ) from None
 
 
 def kms_close_grace_period(config: EncryptionConfiguration) -> float:

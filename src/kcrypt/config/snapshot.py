@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kcrypt import envelope
-from kcrypt.config.build import Transformers, build_transformers
+from kcrypt.config.build import KMSProviderFactory, Transformers, build_transformers
 from kcrypt.config.load import LoadedConfig, load
 from kcrypt.config.model import EncryptionConfiguration
+from kcrypt.config.resolve import GroupResource
 from kcrypt.envelope.base import Transformer
 from kcrypt.envelope.provider import PrefixChain
 
@@ -53,6 +54,10 @@ class ConfigSnapshot:
     def for_resource(self, resource: str, group: str = "") -> Transformer:
         return self.transformers.for_resource(resource, group)
 
+    def rules(self) -> Mapping[GroupResource, Transformer]:
+        """Every rule's chain (the KMS factory prunes providers no rule uses)."""
+        return self.transformers.rules()
+
     def write_prefix(self, resource: str, group: str = "") -> str:
         """The envelope prefix a new value of ``resource`` gets (``""``: plaintext)."""
         chain = self.for_resource(resource, group)
@@ -66,10 +71,12 @@ def build_snapshot(
     reload: bool = False,
     kms_v2_clients: Mapping[str, envelope.KMSv2Client] | None = None,
     kms_v1_clients: Mapping[str, envelope.KMSv1Client] | None = None,
+    kms: KMSProviderFactory | None = None,
 ) -> ConfigSnapshot:
-    """Load, validate and build ``data`` (kube-apiserver's errors and messages)."""
+    """Load, validate and build ``data`` (kube-apiserver's errors and messages);
+    ``kms`` makes the KMS providers (the server's plugin connections)."""
     loaded = load(data, reload=reload, source=source)
     transformers = build_transformers(
-        loaded.config, kms_v2_clients=kms_v2_clients, kms_v1_clients=kms_v1_clients
+        loaded.config, kms_v2_clients=kms_v2_clients, kms_v1_clients=kms_v1_clients, kms=kms
     )
     return ConfigSnapshot(loaded=loaded, transformers=transformers)

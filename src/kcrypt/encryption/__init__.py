@@ -31,6 +31,7 @@ from kcrypt.encryption.errors import (
     UnknownRequest,
     UnsupportedConfig,
 )
+from kcrypt.encryption.executor import pass_targets
 from kcrypt.encryption.hooks import ControllerHooks, Elector
 from kcrypt.encryption.model import (
     ConfigKey,
@@ -109,6 +110,7 @@ __all__ = [
     "next_step",
     "parse_config",
     "parse_request",
+    "pass_targets",
     "plan",
     "progress_line",
     "prove_unused",

@@ -17,6 +17,13 @@ one after the other. For each page of keys under a prefix (``range`` with
 4. a checkpoint (:mod:`kcrypt.encryption.checkpoint`: position, counts, the
    revisions of the pass's own writes) is written with compare-and-swap.
 
+A KMS plugin that stops answering (:class:`~kcrypt.envelope.KMSUnavailable`)
+pauses the pass: the page is transformed again after a back-off (1 s, doubling
+to 30 s) until the plugin is back, so no value is counted unreadable or
+skipped because of an outage. Values whose transformation must wait for the
+plugin (:class:`~kcrypt.envelope.WouldBlock`) are transformed on a worker
+thread, never on the event loop.
+
 The next page is read, and transformed, while the current one is written
 and checkpointed (its fsync runs in the datastore's thread, off the loop). A
 pass started again with the same config hash resumes after the checkpoint's
@@ -29,16 +36,18 @@ compared no-op.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from kcrypt.datastore.contract import Datastore, Page, PutIf
 from kcrypt.encryption.checkpoint import Checkpoint
 from kcrypt.encryption.errors import ReencryptInProgress
 from kcrypt.encryption.model import ReencryptProgress
-from kcrypt.envelope import EnvelopeError, Transformer
+from kcrypt.envelope import EnvelopeError, KMSUnavailable, ReadResult, Transformer, WouldBlock
 
 __all__ = [
     "CHECKPOINT_KEY",
@@ -53,6 +62,9 @@ log = logging.getLogger("kcrypt.encryption.reencrypt")
 CHECKPOINT_KEY = "/kcrypt/reencrypt/checkpoint"
 DEFAULT_PAGE_SIZE = 1000
 TRANSFORM_SLICE = 100
+PAUSE_FIRST = 1.0
+PAUSE_MAX = 30.0
+T = TypeVar("T")
 
 ProgressCallback = Callable[[ReencryptProgress], None]
 
@@ -96,6 +108,7 @@ class Reencryptor:
         on_progress: ProgressCallback | None = None,
         checkpoint_key: str = CHECKPOINT_KEY,
         clock: Callable[[], float] = time.monotonic,
+        pause: tuple[float, float] = (PAUSE_FIRST, PAUSE_MAX),
     ) -> None:
         if not targets:
             raise ValueError("a pass needs at least one target")
@@ -106,6 +119,7 @@ class Reencryptor:
         self._on_progress = on_progress
         self._ckpt_key = checkpoint_key
         self._clock = clock
+        self._pause = pause
         self.first_error = ""
         """The first unreadable value's storage key and error (names only)."""
 
@@ -197,7 +211,9 @@ class Reencryptor:
                     pending = asyncio.ensure_future(self._read(target.prefix, page.kvs[-1].key))
                 if not page.kvs:
                     break
-                puts, counts = await self._transform(page, target)
+                puts, counts = await self._until_available(
+                    page.kvs[0].key, functools.partial(self._transform, page, target)
+                )
                 if writing is not None:
                     await writing
                 writing = asyncio.ensure_future(write(page, puts, counts))
@@ -209,6 +225,28 @@ class Reencryptor:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
         return ckpt, rev
+
+    async def _until_available(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+        """``step()``, again after a growing pause while the KMS plugin is unavailable."""
+        delay, paused = self._pause[0], False
+        while True:
+            try:
+                result = await step()
+            except KMSUnavailable as exc:
+                if not paused:
+                    log.warning(
+                        "re-encryption paused at %s: %s; retrying until the plugin answers "
+                        "(nothing is skipped)",
+                        what,
+                        exc,
+                    )
+                paused = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._pause[1])
+                continue
+            if paused:
+                log.info("re-encryption resumed at %s", what)
+            return result
 
     async def _read(self, prefix: str, after: str | None) -> Page:
         return await self._ds.range(prefix, start_after=after, limit=self.page_size)
@@ -227,7 +265,9 @@ class Reencryptor:
                 await asyncio.sleep(0)
             context = kv.key.encode()
             try:
-                read = from_storage(kv.value, context=context)
+                read = await _from_storage(from_storage, kv.value, context)
+            except KMSUnavailable:
+                raise
             except EnvelopeError as exc:
                 failed += 1
                 if not self.first_error:
@@ -237,7 +277,7 @@ class Reencryptor:
             if not read.stale and read.prefix == write_prefix:
                 current += 1
                 continue
-            value = to_storage(read.plaintext, context=context)
+            value = await _to_storage(to_storage, read.plaintext, context)
             puts.append(PutIf(kv.key, value, kv.mod_revision, lease=kv.lease))
         return puts, _Counts(current, failed)
 
@@ -250,3 +290,19 @@ class Reencryptor:
     def _report(self, ckpt: Checkpoint) -> None:
         if self._on_progress is not None:
             self._on_progress(ckpt.progress())
+
+
+async def _from_storage(
+    from_storage: Callable[..., ReadResult], data: bytes, context: bytes
+) -> ReadResult:
+    try:
+        return from_storage(data, context=context)
+    except WouldBlock:  # the plugin must be asked: off the loop
+        return await asyncio.to_thread(from_storage, data, context=context)
+
+
+async def _to_storage(to_storage: Callable[..., bytes], plaintext: bytes, context: bytes) -> bytes:
+    try:
+        return to_storage(plaintext, context=context)
+    except WouldBlock:
+        return await asyncio.to_thread(to_storage, plaintext, context=context)

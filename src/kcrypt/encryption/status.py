@@ -19,6 +19,12 @@ optional ``reencrypt`` progress object. Client side, :func:`render_text` and
 spaces, and a trailing blank line from ``fmt.Println``). Without a config the
 whole output is ``Encryption Status: Disabled, no configuration file found``.
 
+On a config with KMS providers (an operator's own file), they are rows of the
+key table as ``KMSv2 <name>`` / ``KMSv1 <name>`` and the JSON gets a ``kms``
+array (``name``, ``apiVersion``, ``endpoint``, ``keyIDHash`` -- the sha256 of
+the plugin's current key ID, never the ID --, ``healthy``); the table then
+has a fourth column, ``Key ID Hash``.
+
 Beyond k3s, when the cluster lists more than one server the JSON gets a
 ``servers`` array (``name``, ``state`` live/down, ``stage``, ``hash``,
 ``applied`` -- whether it runs the datastore's config --, ``lastSeen`` RFC 3339,
@@ -315,6 +321,7 @@ def render_text(doc: Mapping[str, Any]) -> str:
         out += progress_line(progress) + "\n"
     active = str(doc.get("activekey") or "")
     inactive = [str(k) for k in doc.get("inactivekeys") or []]
+    kms = {str(p.get("name")): p for p in doc.get("kms") or []}
     table = ""
     if active or inactive:
         rows: list[list[str]] = [
@@ -322,17 +329,26 @@ def render_text(doc: Mapping[str, Any]) -> str:
             ["Active", "Key Type", "Name"],
             ["------", "--------", "----"],
         ]
-        if active:
-            kind, _, name = active.partition(" ")
-            rows.append([" *", kind, name])
-        for key in inactive:
+        if kms:  # kcrypt: KMS providers show the hash of the plugin's current key ID
+            rows[1].append("Key ID Hash")
+            rows[2].append("-----------")
+        for mark, key in [(" *", active)] * bool(active) + [("", k) for k in inactive]:
             kind, _, name = key.partition(" ")
-            rows.append(["", kind, name])
+            row = [mark, kind, name]
+            if kms:
+                row.append(_kms_hash(kms, kind, name))
+            rows.append(row)
         table = tabwrite(rows)
     servers = doc.get("servers")
     if servers:
         table += "\n" + server_table(servers)
     return out + table + "\n"
+
+
+def _kms_hash(kms: Mapping[str, Mapping[str, Any]], kind: str, name: str) -> str:
+    if not kind.startswith("KMS") or name not in kms:
+        return ""
+    return str(kms[name].get("keyIDHash") or "(plugin not reached yet)")
 
 
 def render_json(doc: Mapping[str, Any]) -> str:

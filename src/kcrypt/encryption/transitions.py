@@ -51,6 +51,7 @@ __all__ = [
     "disabled_config",
     "enabled_config",
     "new_key_factory",
+    "own_config_plan",
     "plan",
     "removal",
 ]
@@ -258,4 +259,26 @@ def removal(config: KeyConfig, *, provider: str) -> Removal:
     names = ", ".join(n for _, n in removed)
     return Removal(
         config.with_providers(tuple(providers)), removed, f"Removing {target} key: {names}"
+    )
+
+
+def own_config_plan(command: Command, *, kms_first: str = "", key_id_hash: str = "") -> str:
+    """What ``secrets-encrypt`` does on a config the operator owns (a file given
+    with ``--encryption-provider-config``), whose content the server never
+    changes: ``reencrypt`` rewrites every value to the first provider, and on a
+    KMS-first config ``rotate-keys`` does the same without asking the plugin
+    for anything (rotating the key is the KMS's job). Returns the message;
+    other commands raise :class:`UnsupportedConfig`.
+    """
+    target = f" to KMS provider {kms_first}'s current key ID (hash {key_id_hash})"
+    if command is Command.REENCRYPT:
+        return "Reencrypting secrets" + (target if kms_first else "")
+    if command is Command.ROTATE_KEYS and kms_first:
+        return (
+            f'KMS provider "{kms_first}" writes first: its key is rotated by the KMS, so '
+            f"nothing is asked of the plugin; re-encrypting secrets{target}"
+        )
+    raise UnsupportedConfig(
+        f"{command.value} changes the encryption config, which this server does not own"
+        + ("" if command is not Command.ROTATE_KEYS else " (rotate-keys without a KMS first)")
     )

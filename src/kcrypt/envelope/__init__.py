@@ -7,7 +7,7 @@ through the client protocols in :mod:`kcrypt.envelope.kms`.
 
 from kcrypt.envelope.aescbc import aescbc
 from kcrypt.envelope.aesgcm import aesgcm
-from kcrypt.envelope.base import ReadResult, Transformer
+from kcrypt.envelope.base import ReadResult, Transformer, WouldBlock
 from kcrypt.envelope.chain import Chain
 from kcrypt.envelope.errors import (
     AggregateError,
@@ -19,6 +19,7 @@ from kcrypt.envelope.errors import (
     InvalidKey,
     InvalidSetup,
     KMSError,
+    KMSUnavailable,
     NoMatchingPrefix,
     Truncated,
     UnknownKey,
@@ -31,6 +32,7 @@ from kcrypt.envelope.kms import (
     KMSStatus,
     KMSv1Client,
     KMSv2Client,
+    PluginCallError,
     kms_v1,
     kms_v2,
 )
@@ -54,15 +56,18 @@ __all__ = [
     "KMSEncryptResponse",
     "KMSError",
     "KMSStatus",
+    "KMSUnavailable",
     "KMSv1Client",
     "KMSv2Client",
     "Key",
     "NoMatchingPrefix",
+    "PluginCallError",
     "Provider",
     "ReadResult",
     "Transformer",
     "Truncated",
     "UnknownKey",
+    "WouldBlock",
     "aescbc",
     "aesgcm",
     "encrypt_check",

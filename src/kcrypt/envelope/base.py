@@ -12,7 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ReadResult", "Transformer"]
+__all__ = ["ReadResult", "Transformer", "WouldBlock"]
+
+
+class WouldBlock(Exception):
+    """Raised by a transformer called on an event loop's thread when it has to wait
+    for I/O (a KMS plugin call) to go on.
+
+    Not an ``EnvelopeError``: nothing failed and chains must not collect it.
+    The caller runs the same call again on a worker thread, where the transformer
+    may block (:func:`kcrypt.storage.values` does; so does the re-encryption pass).
+    Transformers with local keys never raise it.
+    """
 
 
 @dataclass(frozen=True, slots=True)

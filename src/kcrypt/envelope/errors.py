@@ -12,6 +12,8 @@
     ├── AuthenticationFailed        AES-GCM tag or secretbox MAC did not verify
     ├── InvalidEncryptedObject      a KMS v2 EncryptedObject that does not decode or validate
     ├── KMSError                    the KMS plugin failed, is unhealthy, or the write DEK expired
+    │   └── KMSUnavailable          the plugin is unreachable, too slow, or has no usable write
+    │                               state yet (or any more): retry when it answers again
     └── AggregateError              several providers matched and all failed; ``errors``
 
 Why a tree: storage maps every ``EnvelopeError`` to one "internal error" while
@@ -40,6 +42,7 @@ __all__ = [
     "InvalidKey",
     "InvalidSetup",
     "KMSError",
+    "KMSUnavailable",
     "NoMatchingPrefix",
     "Truncated",
     "UnknownKey",
@@ -123,6 +126,16 @@ class InvalidEncryptedObject(EnvelopeError):
 
 class KMSError(EnvelopeError):
     """The KMS plugin failed, is unhealthy, or the current write DEK has expired."""
+
+
+class KMSUnavailable(KMSError):
+    """The plugin did not answer (down, socket missing, timeout), or the write DEK
+    state is missing or expired because it has not answered for too long.
+
+    Nothing about the stored value is wrong: the same operation works once the
+    plugin is back, which is why long operations (a re-encryption pass) wait
+    and retry on this class and on no other.
+    """
 
 
 class AggregateError(EnvelopeError):

@@ -46,10 +46,12 @@ from kcrypt.config import (
 from kcrypt.datastore import open_datastore
 from kcrypt.datastore.contract import Datastore
 from kcrypt.files import ensure_private_dir, write_atomic
+from kcrypt.kms import KMSProviders
 from kcrypt.server.compaction import Compactor
 from kcrypt.server.encryption_files import ensure_encryption_config
 from kcrypt.server.errors import InvalidSettings, StartupConfigError
 from kcrypt.server.health import health_routes
+from kcrypt.server.kms import kms_health_check, kms_providers
 from kcrypt.server.kubeconfig import kubeconfig_server_url, render_kubeconfig, write_kubeconfig
 from kcrypt.server.metrics import ReloadMetrics, metrics_route
 from kcrypt.server.settings import ServerSettings
@@ -152,27 +154,37 @@ async def run_server(settings: ServerSettings) -> None:
 
 async def _run(settings: ServerSettings, listener: socket.socket) -> None:
     files = prepare_files(settings)
+    metrics_registry = CollectorRegistry(auto_describe=True)
+    kms = kms_providers(metrics_registry, apiserver_id=f"kcrypt-{settings.node_name}")
     try:
-        transformers = (
-            ConfigSnapshot(
-                loaded=files.loaded, transformers=build_transformers(files.loaded.config)
-            )
-            if files.loaded
-            else None
-        )
+        transformers = None
+        if files.loaded is not None:
+            built = build_transformers(files.loaded.config, kms=kms)
+            transformers = ConfigSnapshot(loaded=files.loaded, transformers=built)
     except ConfigError as exc:
+        await kms.close()
         assert files.config_file is not None
         raise StartupConfigError(files.config_file, str(exc)) from exc
     registry = TransformerRegistry(transformers)
+    kms.attach(registry)
 
-    datastore = await open_datastore(settings.datastore_url)
     try:
-        await _serve(
-            settings, files=files, registry=registry, datastore=datastore, listener=listener
-        )
+        datastore = await open_datastore(settings.datastore_url)
+        try:
+            await _serve(
+                settings,
+                files=files,
+                registry=registry,
+                datastore=datastore,
+                metrics_registry=metrics_registry,
+                kms=kms,
+                listener=listener,
+            )
+        finally:
+            await datastore.close()
+            log.info("datastore closed")
     finally:
-        await datastore.close()
-        log.info("datastore closed")
+        await kms.close()
 
 
 async def _serve(
@@ -181,9 +193,10 @@ async def _serve(
     files: PreparedFiles,
     registry: TransformerRegistry,
     datastore: Datastore,
+    metrics_registry: CollectorRegistry,
+    kms: KMSProviders,
     listener: socket.socket,
 ) -> None:
-    metrics_registry = CollectorRegistry(auto_describe=True)
     store = ObjectStore(datastore, registry, metrics=StorageMetrics(metrics_registry))
     await ensure_default_namespaces(store)
 
@@ -201,6 +214,7 @@ async def _serve(
         applied_hash=applied_hash,
         token=files.token,
         generated=files.generated,
+        kms=kms,
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
@@ -211,7 +225,7 @@ async def _serve(
         store=store,
         token_check=TokenAuthenticator(files.token),
         extra_routes=(
-            *health_routes(datastore=datastore),
+            *health_routes(datastore=datastore, extra=[kms_health_check(kms)]),
             metrics_route(metrics_registry),
             *supervisor.routes(),
         ),

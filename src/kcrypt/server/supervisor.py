@@ -28,8 +28,10 @@ Who owns the config, and in which order things happen:
   ``enable`` (or ``rotate-keys``) writes the file; from then on it uses and
   watches it, and keeps doing so after a restart (the datastore says so).
 * With ``--encryption-provider-config FILE`` the file is the operator's:
-  ``secrets-encrypt`` commands refuse (k3s manages only its own file),
-  ``status`` shows that file's keys, and the reload controller watches it.
+  ``secrets-encrypt`` refuses to change it (k3s manages only its own file)
+  and the reload controller watches that file alone. ``status``,
+  ``reencrypt`` and, on a KMS-first file, ``rotate-keys`` (which leave the
+  file unchanged) are served by :mod:`kcrypt.server.own_config`.
 
 Several servers on one datastore (issue 6, :mod:`kcrypt.encryption.ha`):
 
@@ -81,7 +83,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kcrypt.apiserver.status import status
-from kcrypt.config import ConfigError, ConfigSnapshot, build_snapshot, config_hash
+from kcrypt.config import ConfigSnapshot, build_snapshot, config_hash
 from kcrypt.datastore.contract import Datastore
 from kcrypt.encryption import (
     STATE_KEY,
@@ -96,16 +98,16 @@ from kcrypt.encryption import (
     StateStore,
     Step,
     TokenSealer,
+    UnsupportedConfig,
     join_cluster,
-    keys_of_model,
     progress_line,
     reseal,
-    snapshot_for,
-    status_document,
 )
 from kcrypt.errors import KcryptError
+from kcrypt.kms import KMSProviders
 from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
+from kcrypt.server.own_config import OwnConfigCommands
 from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
 from kcrypt.storage import TransformerRegistry
@@ -166,8 +168,10 @@ class EncryptionSupervisor:
         applied_hash: str | None,
         token: str | None = None,
         generated: bool = False,
+        kms: KMSProviders | None = None,
     ) -> None:
         enc = settings.encryption
+        self._kms = kms
         self.custom = enc.config_file is not None
         self._settings = settings
         self._ds = datastore
@@ -187,7 +191,16 @@ class EncryptionSupervisor:
         self._store = StateStore(
             datastore, sealer=TokenSealer(token, record_key=STATE_KEY) if token else None
         )
-        if not self.custom:
+        self.own: OwnConfigCommands | None = None
+        if self.custom:
+            self.own = OwnConfigCommands(
+                self.path,
+                datastore=datastore,
+                snapshot=lambda: registry.current,
+                kms=kms,
+                on_progress=self.progress,
+            )
+        else:
             ttl = enc.server_lease_ttl
             renew = max(ttl / 3.0, 0.2)
             self._elector = LeaderElection(
@@ -224,7 +237,7 @@ class EncryptionSupervisor:
 
     def build_snapshot(self, data: bytes, *, source: str, reload: bool = True) -> ConfigSnapshot:
         """The one way this server builds a config (the reload poll uses it too)."""
-        return build_snapshot(data, source=source, reload=reload)
+        return build_snapshot(data, source=source, reload=reload, kms=self._kms)
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
         """Swap ``snapshot`` in at once (the controller wrote it to :attr:`path` just before).
@@ -308,6 +321,8 @@ class EncryptionSupervisor:
         """Stop the controller (a pass resumes from its checkpoint on the next start)."""
         if self.controller is not None:
             await self.controller.close()
+        if self.own is not None:
+            await self.own.close()
         task, self._reload_task = self._reload_task, None
         if task is not None:
             task.cancel()
@@ -348,22 +363,16 @@ class EncryptionSupervisor:
             f"(it is reloaded automatically)"
         )
 
-    def _custom_status(self) -> dict[str, Any]:
-        """The operator's file, read only: its key table; stage is not k3s's to track."""
-        try:
-            data = self.path.read_bytes()
-            snapshot = snapshot_for(data, source=str(self.path))
-        except (OSError, EncryptionError, ConfigError) as exc:
-            raise EncryptionError(f"cannot read {self.path}: {exc}") from None
-        doc = status_document(keys_of_model(snapshot), "custom", annotations={})
-        doc["configFile"] = str(self.path)
-        return doc
-
     async def _status(self, request: Request) -> Response:
         if request.method != "GET":
             return _error(405, "MethodNotAllowed", "method not allowed")
         try:
-            doc = await self.service.status() if self.service else self._custom_status()
+            if self.own is not None:
+                doc = self.own.status()
+            elif self.service is not None:
+                doc = await self.service.status()
+            else:
+                return _error(400, "BadRequest", self._refusal())
         except EncryptionError as exc:
             return _error(exc.code, exc.reason, str(exc))
         except KcryptError as exc:
@@ -381,7 +390,7 @@ class EncryptionSupervisor:
     async def _config(self, request: Request) -> Response:
         if request.method != "PUT":
             return _error(405, "MethodNotAllowed", "method not allowed")
-        if self.service is None:
+        if self.service is None and self.own is None:
             return _error(400, "BadRequest", self._refusal())
         try:
             body: Any = await request.json()
@@ -390,6 +399,12 @@ class EncryptionSupervisor:
         if not isinstance(body, dict):
             return _error(400, "BadRequest", "the request body is not a JSON object")
         try:
+            if self.own is not None:
+                try:
+                    return JSONResponse(await self.own.apply(body))
+                except UnsupportedConfig as exc:
+                    return _error(400, "BadRequest", f"{self._refusal()}; {exc}")
+            assert self.service is not None
             result = await self.service.apply(body)
         except EncryptionError as exc:
             log.warning("secrets-encrypt request refused: %s", exc)

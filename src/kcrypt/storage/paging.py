@@ -10,7 +10,7 @@ take several datastore ranges.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from kcrypt.datastore import errors as ds_errors
 from kcrypt.datastore.contract import Datastore, KeyValue
@@ -25,7 +25,7 @@ __all__ = ["list_page"]
 async def list_page(
     datastore: Datastore,
     key_prefix: str,
-    read: Callable[[KeyValue], Obj],
+    read: Callable[[KeyValue], Awaitable[Obj]],
     *,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -61,7 +61,7 @@ async def list_page(
             ) from None
         revision = page.revision
         for i, kv in enumerate(page.kvs):
-            obj = read(kv)
+            obj = await read(kv)
             if matches(obj, labels, fields):
                 items.append(obj)
             if limit and len(items) >= limit:

@@ -119,13 +119,21 @@ class ObjectStore:
         except codec.CodecError as exc:
             raise BadRequest(f"invalid namespace {namespace!r}: {exc}") from None
 
-    def _transform_out(
+    async def _transform_out(
         self, resource: str, transformer: Transformer, key: str, data: bytes
     ) -> bytes:
-        return values.to_storage(resource, transformer, key, data, metrics=self.metrics)
+        return await values.to_storage_async(resource, transformer, key, data, metrics=self.metrics)
 
-    def _read(self, resource: str, transformer: Transformer, kv: KeyValue) -> values.Read:
-        return values.read_row(resource, transformer, kv, metrics=self.metrics)
+    async def _read(self, resource: str, transformer: Transformer, kv: KeyValue) -> values.Read:
+        return await values.read_row_async(resource, transformer, kv, metrics=self.metrics)
+
+    def _object_reader(
+        self, resource: str, transformer: Transformer
+    ) -> Callable[[KeyValue], Awaitable[Obj]]:
+        async def read(kv: KeyValue) -> Obj:
+            return (await self._read(resource, transformer, kv)).obj
+
+        return read
 
     # -- reads -------------------------------------------------------------
 
@@ -139,7 +147,7 @@ class ObjectStore:
         kv = await self.datastore.get(key)
         if kv is None:
             raise NotFound(resource, name)
-        return self._read(resource, self.transformers.for_resource(resource), kv).obj
+        return (await self._read(resource, self.transformers.for_resource(resource), kv)).obj
 
     async def get_rendered(
         self,
@@ -163,13 +171,14 @@ class ObjectStore:
             raise NotFound(resource, name)
         cache = self.read_cache
         if not cache.enabled:
-            return render(self._read(resource, self.transformers.for_resource(resource), kv).obj)
+            transformer = self.transformers.for_resource(resource)
+            return render((await self._read(resource, transformer, kv)).obj)
         source, generation = self.transformers.snapshot()
         rendered = cache.lookup(
             key, variant, revision=kv.mod_revision, generation=generation, value=kv.value
         )
         if rendered is None:
-            rendered = render(self._read(resource, source.for_resource(resource), kv).obj)
+            rendered = render((await self._read(resource, source.for_resource(resource), kv)).obj)
             cache.store(
                 key,
                 variant,
@@ -200,7 +209,7 @@ class ObjectStore:
         return await list_page(
             self.datastore,
             key_prefix,
-            lambda kv: self._read(resource, transformer, kv).obj,
+            self._object_reader(resource, transformer),
             labels=labels,
             fields=fields,
             limit=limit,
@@ -234,7 +243,7 @@ class ObjectStore:
                 if await self.datastore.get(key) is not None:
                     continue
                 return codec.decode_storage(data)
-            value = self._transform_out(resource, transformer, key, data)
+            value = await self._transform_out(resource, transformer, key, data)
             if namespace is not None:  # the last check before the write (namespaces.py)
                 self.namespaces.check_not_terminating(namespace)
             try:
@@ -293,7 +302,7 @@ class ObjectStore:
         while True:
             if kv is None:
                 raise NotFound(resource, name)
-            read = self._read(resource, transformer, kv)
+            read = await self._read(resource, transformer, kv)
             result = fn(copy.deepcopy(read.obj))
             new = await result if inspect.isawaitable(result) else result
             new = values.typed(resource, new)
@@ -303,7 +312,7 @@ class ObjectStore:
                 return read.obj
             if dry_run:
                 return values.decoded(data, kv.mod_revision)
-            value = self._transform_out(resource, transformer, key, data)
+            value = await self._transform_out(resource, transformer, key, data)
             outcome = await self.datastore.update(key, value, mod_revision=kv.mod_revision)
             if outcome.ok:
                 self.read_cache.forget(key)
@@ -328,7 +337,7 @@ class ObjectStore:
         while True:
             if kv is None:
                 raise NotFound(resource, name)
-            current = self._read(resource, transformer, kv).obj
+            current = (await self._read(resource, transformer, kv)).obj
             check_preconditions(resource, name, current, preconditions)
             if dry_run:
                 return current
@@ -373,7 +382,7 @@ class ObjectStore:
         changes = watch_changes(
             self.datastore,
             key_prefix,
-            lambda kv: self._read(resource, transformer, kv).obj,
+            self._object_reader(resource, transformer),
             start_revision=start,
             labels=labels,
             fields=fields,

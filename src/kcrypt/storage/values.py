@@ -6,24 +6,58 @@ through the resource's transformer with the full storage key as additional
 data, and ``resourceVersion`` is never stored but set from the row's
 ``mod_revision`` on the way out. Every transformer call is timed into
 :class:`~kcrypt.storage.metrics.StorageMetrics` when one is given.
+
+The request path is async and transformers are synchronous. Local-key
+providers and KMS values whose DEK is cached run right on the event loop;
+a transformer that must wait for a KMS plugin (a DEK cache miss, a KMS v1
+write) raises :class:`~kcrypt.envelope.WouldBlock` there instead, and
+:func:`read_row_async` / :func:`to_storage_async` run that one call again
+on a small pool of worker threads, so a slow or missing plugin never stalls
+other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kcrypt import codec
 from kcrypt.datastore.contract import KeyValue
-from kcrypt.envelope import EnvelopeError, Transformer
+from kcrypt.envelope import EnvelopeError, Transformer, WouldBlock
 from kcrypt.storage.errors import BadRequest, InternalError
 from kcrypt.storage.metrics import StorageMetrics
 from kcrypt.storage.objects import Obj, meta_of, written_prefix
 
-__all__ = ["Read", "decoded", "encode", "read_row", "to_storage", "typed"]
+__all__ = [
+    "Read",
+    "decoded",
+    "encode",
+    "read_row",
+    "read_row_async",
+    "to_storage",
+    "to_storage_async",
+    "typed",
+]
 
 log = logging.getLogger("kcrypt.storage")
+
+T = TypeVar("T")
+
+_OFFLOAD_THREADS = 8
+"""Transformations waiting on a KMS plugin at once; more wait in the pool's queue."""
+_offload_pool: ThreadPoolExecutor | None = None
+
+
+async def _offload(call: Callable[[], T]) -> T:
+    global _offload_pool
+    if _offload_pool is None:
+        _offload_pool = ThreadPoolExecutor(_OFFLOAD_THREADS, thread_name_prefix="kcrypt-kms")
+    return await asyncio.get_running_loop().run_in_executor(_offload_pool, call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +90,21 @@ def to_storage(
         prefix = parsed
     _record(metrics, resource, "to_storage", prefix, start, ok=True)
     return value
+
+
+async def to_storage_async(
+    resource: str,
+    transformer: Transformer,
+    key: str,
+    data: bytes,
+    *,
+    metrics: StorageMetrics | None,
+) -> bytes:
+    """:func:`to_storage`, repeated off the loop when the transformer must wait."""
+    try:
+        return to_storage(resource, transformer, key, data, metrics=metrics)
+    except WouldBlock:
+        return await _offload(lambda: to_storage(resource, transformer, key, data, metrics=metrics))
 
 
 def _record(
@@ -99,6 +148,20 @@ def read_row(
         raise InternalError(f"unable to decode key {kv.key!r}: {exc}") from None
     meta_of(obj)["resourceVersion"] = str(kv.mod_revision)
     return Read(obj, result.plaintext, result.stale)
+
+
+async def read_row_async(
+    resource: str,
+    transformer: Transformer,
+    kv: KeyValue,
+    *,
+    metrics: StorageMetrics | None,
+) -> Read:
+    """:func:`read_row`, repeated off the loop when the transformer must wait."""
+    try:
+        return read_row(resource, transformer, kv, metrics=metrics)
+    except WouldBlock:
+        return await _offload(lambda: read_row(resource, transformer, kv, metrics=metrics))
 
 
 def encode(obj: Obj) -> bytes:

@@ -8,7 +8,7 @@ ADDED, as kube-apiserver does, which needs the previous value of each row.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -24,7 +24,7 @@ __all__ = ["watch_changes", "watch_event"]
 async def watch_changes(
     datastore: Datastore,
     key_prefix: str,
-    read: Callable[[KeyValue], Obj],
+    read: Callable[[KeyValue], Awaitable[Obj]],
     *,
     start_revision: int,
     labels: LabelSelector,
@@ -42,7 +42,7 @@ async def watch_changes(
             datastore.watch(key_prefix, start_revision=start_revision)  # type: ignore[type-var]
         ) as events:
             async for ev in events:
-                event = watch_event(read, ev, labels, fields, selective=selective)
+                event = await watch_event(read, ev, labels, fields, selective=selective)
                 if event is not None:
                     yield event
     except ds_errors.Compacted as exc:
@@ -51,8 +51,8 @@ async def watch_changes(
         ) from None
 
 
-def watch_event(
-    read: Callable[[KeyValue], Obj],
+async def watch_event(
+    read: Callable[[KeyValue], Awaitable[Obj]],
     ev: Any,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -63,17 +63,17 @@ def watch_event(
     if ev.type is EventType.DELETE:
         if ev.prev is None:
             return None
-        old = read(ev.prev)
+        old = await read(ev.prev)
         meta_of(old)["resourceVersion"] = str(ev.kv.mod_revision)
         return WatchEvent("DELETED", old) if matches(old, labels, fields) else None
-    new = read(ev.kv)
+    new = await read(ev.kv)
     created = ev.prev is None or ev.kv.create_revision == ev.kv.mod_revision
     now_in = matches(new, labels, fields)
     if created:
         return WatchEvent("ADDED", new) if now_in else None
     was_in = True
     if selective:
-        was_in = matches(read(ev.prev), labels, fields)
+        was_in = matches(await read(ev.prev), labels, fields)
     if now_in:
         return WatchEvent("MODIFIED" if was_in else "ADDED", new)
     return WatchEvent("DELETED", new) if was_in else None

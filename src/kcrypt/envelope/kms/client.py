@@ -1,7 +1,14 @@
 """What the envelope needs from a KMS plugin, without any transport.
 
-The gRPC clients (in the server layer) and the in-process fakes implement
+The gRPC clients (:mod:`kcrypt.kms`) and the in-process fakes implement
 these protocols; the envelope stays pure and testable.
+
+A client reports a failed call by raising any exception; it raises
+:class:`PluginCallError` with ``unavailable=True`` when the plugin could not
+be reached or did not answer in time, which the transformers turn into
+:class:`~kcrypt.envelope.errors.KMSUnavailable` (retry later) rather than a
+plain ``KMSError``. A client that can only wait on an event loop raises
+:class:`~kcrypt.envelope.base.WouldBlock` when called on that loop's thread.
 """
 
 from __future__ import annotations
@@ -10,7 +17,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["KMSEncryptResponse", "KMSStatus", "KMSv1Client", "KMSv2Client"]
+__all__ = [
+    "KMSEncryptResponse",
+    "KMSStatus",
+    "KMSv1Client",
+    "KMSv2Client",
+    "PluginCallError",
+]
+
+
+class PluginCallError(Exception):
+    """A plugin call failed; ``str()`` is what kube-apiserver would print for it
+    (``rpc error: code = Unavailable desc = ...``)."""
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
 
 
 @dataclass(frozen=True, slots=True)

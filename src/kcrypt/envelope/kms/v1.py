@@ -14,11 +14,12 @@ from collections import OrderedDict
 
 from kcrypt.envelope.aescbc import AESCBCTransformer
 from kcrypt.envelope.aesgcm import GCMTransformer
-from kcrypt.envelope.base import ReadResult, Transformer
+from kcrypt.envelope.base import ReadResult, Transformer, WouldBlock
 from kcrypt.envelope.errors import (
     AggregateError,
     EnvelopeError,
     KMSError,
+    KMSUnavailable,
     Truncated,
     storage_key_text,
 )
@@ -68,8 +69,10 @@ class KMSv1Transformer:
         dek = SecretBytes(os.urandom(32))
         try:
             encrypted = bytes(self._client.encrypt(dek.reveal()))
+        except WouldBlock:
+            raise
         except Exception as err:  # foreign plugin code
-            raise self._error(f"failed to encrypt DEK, error: {err}", context) from err
+            raise self._error(f"failed to encrypt DEK, error: {err}", context, err) from err
         if len(encrypted) > 0xFFFF:
             raise self._error("encrypted DEK is too long for a uint16 length prefix", context)
         transformer = self._remember(encrypted, dek)
@@ -91,8 +94,10 @@ class KMSv1Transformer:
         if transformer is None:
             try:
                 dek = SecretBytes(bytes(self._client.decrypt(encrypted)))
+            except WouldBlock:
+                raise
             except Exception as err:  # foreign plugin code
-                raise self._error(f"failed to decrypt DEK, error: {err}", context) from err
+                raise self._error(f"failed to decrypt DEK, error: {err}", context, err) from err
             try:
                 transformer = self._remember(encrypted, dek)
             except EnvelopeError as err:
@@ -109,14 +114,21 @@ class KMSv1Transformer:
                 self._cache.popitem(last=False)
         return transformer
 
-    def _error(self, message: str, context: bytes) -> KMSError:
-        return KMSError(
+    @property
+    def cache_fill_percent(self) -> float:
+        """Upstream's ``dek_cache_fill_percent`` (0 when the cache is disabled)."""
+        return 100.0 * len(self._cache) / self._cache_size if self._cache_size > 0 else 0.0
+
+    def _error(self, message: str, context: bytes, err: Exception | None = None) -> KMSError:
+        """A failure; :class:`KMSUnavailable` when the plugin did not answer."""
+        kind = KMSUnavailable if getattr(err, "unavailable", False) else KMSError
+        return kind(
             message, key_name=self.name, provider=_LABEL, storage_key=storage_key_text(context)
         )
 
 
 def kms_v1(name: str, client: KMSv1Client, *, cache_size: int = DEFAULT_CACHE_SIZE) -> Provider:
-    """The ``kms: {apiVersion: v1, name: <name>}`` provider (reads; writes kept for tests)."""
+    """The ``kms: {apiVersion: v1, name: <name>}`` provider (``cache_size`` < 0: no cache)."""
     return Provider(
         prefix=KMS_V1_PREFIX + f"{name}:".encode(),
         transformer=KMSv1Transformer(name, client, cache_size=cache_size),

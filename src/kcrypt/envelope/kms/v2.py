@@ -21,17 +21,24 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from kcrypt.envelope.aesgcm import GCMTransformer
-from kcrypt.envelope.base import ReadResult, Transformer
-from kcrypt.envelope.errors import EnvelopeError, InvalidSetup, KMSError, storage_key_text
+from kcrypt.envelope.base import ReadResult, Transformer, WouldBlock
+from kcrypt.envelope.errors import (
+    EnvelopeError,
+    InvalidSetup,
+    KMSError,
+    KMSUnavailable,
+    storage_key_text,
+)
 from kcrypt.envelope.kms import object as eo
 from kcrypt.envelope.kms.client import KMSStatus, KMSv2Client
 from kcrypt.envelope.kms.seed import SEED_SIZE, SeedTransformer
 from kcrypt.envelope.provider import KMS_V2_PREFIX, Key, Provider
 from kcrypt.sensitive import SecretBytes
 
-__all__ = ["KMSv2Transformer", "kms_v2"]
+__all__ = ["KMSv2Transformer", "KeyIDObserver", "kms_v2"]
 
 WRITE_DEK_TTL = 180.0  # kmsv2PluginWriteDEKSourceMaxTTL
 PROBE_HEALTHY = 60.0  # kmsv2PluginHealthzPositiveInterval
@@ -39,6 +46,14 @@ PROBE_FAILING = 10.0  # kmsv2PluginHealthzNegativeInterval
 CACHE_TTL = 24 * 3600.0
 _VERSIONS = ("v2", "v2beta1")
 _LABEL = "kms v2"
+
+
+class KeyIDObserver(Protocol):
+    """Where kube-apiserver's key-ID metrics come from (the server records them)."""
+
+    def key_id_used(self, transformation_type: str, key_id: str) -> None: ...
+
+    def invalid_key_id(self, error: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,48 +72,80 @@ def _rfc3339(ts: float) -> str:
 
 
 class KMSv2Transformer:
-    """The transformer behind :func:`kms_v2` (after its prefix)."""
+    """The transformer behind :func:`kms_v2` (after its prefix).
 
-    def __init__(self, name: str, client: KMSv2Client, *, clock: Callable[[], float]) -> None:
+    ``probe_on_demand`` (the default, for in-process clients): the first read
+    or write, and writes once a probe is due, ask the plugin for its status.
+    A server turns it off and calls :meth:`refresh` from its own poller
+    (upstream's), so no value transformation ever waits for a status call;
+    until the first good status every read and write then fails with
+    upstream's ``got unexpected nil transformer``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        client: KMSv2Client,
+        *,
+        clock: Callable[[], float],
+        probe_on_demand: bool = True,
+        observer: KeyIDObserver | None = None,
+    ) -> None:
         if not name or ":" in name:
             raise InvalidSetup(f"invalid KMS provider name {name!r}", provider=_LABEL)
         self.name = name
         self._client = client
         self._clock = clock
+        self._on_demand = probe_on_demand
+        self._observer = observer
         self._lock = threading.Lock()
         self._state: _State | None = None
         self._version = ""
         self._next_probe = 0.0
         self._cache: dict[bytes, tuple[Transformer, float]] = {}
 
+    @property
+    def key_id(self) -> str:
+        """The key ID new values are written under ("" before the first good status)."""
+        state = self._state
+        return state.key_id if state is not None else ""
+
+    @property
+    def dek_source_cache_size(self) -> int:
+        return len(self._cache)
+
     # --- plugin state -------------------------------------------------------
 
-    def refresh(self) -> None:
+    def refresh(self) -> KMSStatus:
         """Probe the plugin; rotate the seed if its key ID changed, else extend the write TTL.
 
-        Call periodically (upstream: every minute, every 10 s while failing);
-        writes also call it on demand at those intervals.
+        Upstream's poller calls this every minute (every 10 s while failing).
+        The plugin is called without holding the state lock, so reads and
+        writes on other threads never wait for it. Returns the status.
         """
-        with self._lock:
-            self._refresh_locked()
-
-    def _refresh_locked(self) -> None:
         now = self._clock()
         self._next_probe = now + PROBE_FAILING
         status = self._status()
         expires = now + WRITE_DEK_TTL
         state = self._state
         if state is not None and state.key_id == status.key_id:
-            self._state = dataclasses.replace(state, expires_at=expires)
+            new = dataclasses.replace(state, expires_at=expires)
         else:
-            self._state = self._new_state(status.key_id, expires)
-        self._next_probe = now + PROBE_HEALTHY
+            new = self._new_state(status.key_id, expires)
+        with self._lock:
+            self._state = new
+            self._next_probe = now + PROBE_HEALTHY
+        return status
 
     def _status(self) -> KMSStatus:
         try:
             status = self._client.status()
+        except WouldBlock:
+            raise
         except Exception as err:  # the plugin is foreign code: every failure is a KMSError
-            raise self._error(f"kmsv2 Provider {self.name} is not healthy, error: {err}") from err
+            raise self._plugin_error(
+                f"kmsv2 Provider {self.name} is not healthy, error: {err}", err
+            ) from err
         problems = []
         if status.healthz != "ok":
             problems.append(f"got unexpected healthz status: {status.healthz}")
@@ -110,6 +157,8 @@ class KMSv2Transformer:
                 f"{self._version}, got {status.version}"
             )
         if problem := eo.validate_key_id(status.key_id):
+            if self._observer is not None:
+                self._observer.invalid_key_id("empty" if not status.key_id else "too_long")
             problems.append(
                 f'got invalid KMSv2 KeyID hash "{eo.key_id_hash(status.key_id)}": {problem}'
             )
@@ -124,8 +173,10 @@ class KMSv2Transformer:
         uid = str(uuid.uuid4())
         try:
             resp = self._client.encrypt(seed.reveal(), uid=uid)
+        except WouldBlock:
+            raise
         except Exception as err:  # foreign plugin code
-            raise self._error(f"failed to encrypt DEK, error: {err}") from err
+            raise self._plugin_error(f"failed to encrypt DEK, error: {err}", err) from err
         obj = eo.EncryptedObject(
             encryptedData=b"\x00",  # placeholder so the plugin's fields are validated now
             keyID=resp.key_id,
@@ -154,22 +205,27 @@ class KMSv2Transformer:
         )
 
     def _current_state(self, *, write: bool) -> _State:
-        with self._lock:
-            now = self._clock()
+        now = self._clock()
+        if self._on_demand:
             if self._state is None:
-                self._refresh_locked()
+                self.refresh()
             elif write and now >= self._next_probe:
                 # a failed probe keeps writing with the current DEK until it expires (upstream)
                 with contextlib.suppress(KMSError):
-                    self._refresh_locked()
-            state = self._state
-            assert state is not None
-            if write and now > state.expires_at:
-                raise self._error(
-                    f'encryptedDEKSource with keyID hash "{eo.key_id_hash(state.key_id)}" expired '
-                    f"at {_rfc3339(state.expires_at)} (current time is {_rfc3339(now)})"
-                )
-            return state
+                    self.refresh()
+        state = self._state
+        if state is None:
+            raise KMSUnavailable(
+                "got unexpected nil transformer", key_name=self.name, provider=_LABEL
+            )
+        if write and now > state.expires_at:
+            raise KMSUnavailable(
+                f'encryptedDEKSource with keyID hash "{eo.key_id_hash(state.key_id)}" expired '
+                f"at {_rfc3339(state.expires_at)} (current time is {_rfc3339(now)})",
+                key_name=self.name,
+                provider=_LABEL,
+            )
+        return state
 
     # --- Transformer --------------------------------------------------------
 
@@ -183,7 +239,10 @@ class KMSv2Transformer:
             annotations=state.annotations,
             encryptedDEKSourceType=state.source_type,
         )
-        return eo.encode(obj, provider=self.name, storage_key=storage_key_text(context))
+        value = eo.encode(obj, provider=self.name, storage_key=storage_key_text(context))
+        if self._observer is not None:
+            self._observer.key_id_used("to_storage", state.key_id)
+        return value
 
     def from_storage(self, data: bytes, *, context: bytes) -> ReadResult:
         obj = eo.decode(data, provider=self.name, storage_key=storage_key_text(context))
@@ -196,6 +255,8 @@ class KMSv2Transformer:
             self._cache_set(key, transformer)
         result = transformer.from_storage(obj.encryptedData, context=context)
         stale = result.stale or obj.keyID != state.key_id or source_type != state.source_type
+        if self._observer is not None:
+            self._observer.key_id_used("from_storage", obj.keyID)
         return ReadResult(plaintext=result.plaintext, stale=stale)
 
     def _decrypt_source(self, obj: eo.EncryptedObject, context: bytes) -> Transformer:
@@ -206,8 +267,10 @@ class KMSv2Transformer:
                 key_id=obj.keyID,
                 annotations=dict(obj.annotations),
             )
+        except WouldBlock:
+            raise
         except Exception as err:  # foreign plugin code
-            raise self._error(f"failed to decrypt DEK, error: {err}", context) from err
+            raise self._plugin_error(f"failed to decrypt DEK, error: {err}", err, context) from err
         secret = SecretBytes(plain)
         try:
             if obj.encryptedDEKSourceType == eo.HKDF_SHA256_XNONCE_AES_GCM_SEED:
@@ -234,8 +297,21 @@ class KMSv2Transformer:
         storage_key = storage_key_text(context) if context is not None else None
         return KMSError(message, key_name=self.name, provider=_LABEL, storage_key=storage_key)
 
+    def _plugin_error(self, message: str, err: Exception, context: bytes | None = None) -> KMSError:
+        """A failed plugin call: :class:`KMSUnavailable` when the plugin did not answer."""
+        storage_key = storage_key_text(context) if context is not None else None
+        kind = KMSUnavailable if getattr(err, "unavailable", False) else KMSError
+        return kind(message, key_name=self.name, provider=_LABEL, storage_key=storage_key)
 
-def kms_v2(name: str, client: KMSv2Client, *, clock: Callable[[], float] = time.time) -> Provider:
+
+def kms_v2(
+    name: str,
+    client: KMSv2Client,
+    *,
+    clock: Callable[[], float] = time.time,
+    probe_on_demand: bool = True,
+    observer: KeyIDObserver | None = None,
+) -> Provider:
     """The ``kms: {apiVersion: v2, name: <name>}`` provider.
 
     The plugin is first asked for its status on the first read or write (or
@@ -244,5 +320,7 @@ def kms_v2(name: str, client: KMSv2Client, *, clock: Callable[[], float] = time.
     """
     return Provider(
         prefix=KMS_V2_PREFIX + f"{name}:".encode(),
-        transformer=KMSv2Transformer(name, client, clock=clock),
+        transformer=KMSv2Transformer(
+            name, client, clock=clock, probe_on_demand=probe_on_demand, observer=observer
+        ),
     )
