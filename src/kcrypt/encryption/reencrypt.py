@@ -212,7 +212,7 @@ class Reencryptor:
                 if not page.kvs:
                     break
                 puts, counts = await self._until_available(
-                    page.kvs[0].key, functools.partial(self._transform, page, target)
+                    target.prefix, page.kvs[0].key, functools.partial(self._transform, page, target)
                 )
                 if writing is not None:
                     await writing
@@ -226,7 +226,7 @@ class Reencryptor:
                     await asyncio.gather(task, return_exceptions=True)
         return ckpt, rev
 
-    async def _until_available(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+    async def _until_available(self, prefix: str, what: str, step: Callable[[], Awaitable[T]]) -> T:
         """``step()``, again after a growing pause while the KMS plugin is unavailable."""
         delay, paused = self._pause[0], False
         while True:
@@ -235,8 +235,9 @@ class Reencryptor:
             except KMSUnavailable as exc:
                 if not paused:
                     log.warning(
-                        "re-encryption paused at %s: %s; retrying until the plugin answers "
-                        "(nothing is skipped)",
+                        "re-encryption of %s paused at %s: %s; retrying until the plugin "
+                        "answers (nothing is skipped)",
+                        prefix,
                         what,
                         exc,
                     )
@@ -245,7 +246,7 @@ class Reencryptor:
                 delay = min(delay * 2, self._pause[1])
                 continue
             if paused:
-                log.info("re-encryption resumed at %s", what)
+                log.info("re-encryption of %s resumed at %s", prefix, what)
             return result
 
     async def _read(self, prefix: str, after: str | None) -> Page:
