@@ -9,13 +9,14 @@ from kcrypt.datastore.contract import (
     DeleteResult,
     Event,
     EventType,
+    Image,
     KeyValue,
     Page,
     PutIf,
     TxnResult,
     UpdateResult,
 )
-from kcrypt.datastore.endpoint import open_datastore, redact
+from kcrypt.datastore.endpoint import open_datastore, open_image, redact
 from kcrypt.datastore.errors import (
     Compacted,
     CorruptStore,
@@ -37,6 +38,7 @@ __all__ = [
     "Event",
     "EventType",
     "FutureRevision",
+    "Image",
     "InvalidEndpoint",
     "KeyExists",
     "KeyValue",
@@ -48,5 +50,6 @@ __all__ = [
     "UpdateResult",
     "WriterLocked",
     "open_datastore",
+    "open_image",
     "redact",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from kcrypt.datastore.contract import KeyValue
@@ -165,6 +166,11 @@ class Log(LogReads, Protocol):
         ...
 
     def writing(self) -> AbstractAsyncContextManager[LogWriter]: ...
+
+    async def snapshot(self, path: Path) -> tuple[str, int]:
+        """Write an image of the whole log as of one revision to the new file
+        ``path`` (0600) while writes go on; returns (image kind, revision)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -22,7 +22,7 @@ another client may still read that one revision, which is harmless.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from kcrypt.datastore.contract import (
     DeleteResult,
     Event,
     EventType,
+    Image,
     KeyValue,
     Page,
     PutIf,
@@ -47,6 +48,7 @@ from kcrypt.datastore.errors import (
 )
 from kcrypt.datastore.etcd.channel import METADATA, Channels, Stubs, parse_url
 from kcrypt.datastore.etcd.errors import Kind, classify, translate
+from kcrypt.datastore.etcd.maintenance import replay, save_snapshot
 from kcrypt.datastore.etcd.proto import kv_pb2, rpc_pb2
 from kcrypt.datastore.etcd.recovery import applied, first_event_after
 from kcrypt.datastore.etcd.txn import (
@@ -450,6 +452,24 @@ class EtcdDatastore:
         except grpc.aio.AioRpcError as err:
             raise await self._error(err, revision=revision) from None
         self._compacted = max(self._compacted, revision)
+
+    def history(
+        self, prefix: str, *, start_revision: int, end_revision: int
+    ) -> AsyncIterator[Event]:
+        begin = self._k(prefix)
+        return replay(
+            self._ch,
+            namespace=self._ns,
+            key=begin,
+            range_end=prefix_end(begin),
+            start=start_revision,
+            end=end_revision,
+            convert=self._event,
+        )
+
+    async def snapshot(self, path: Path) -> Image:
+        """The whole cluster's backend (every namespace), as ``etcdctl snapshot save``."""
+        return await save_snapshot(self._ch, path)
 
     async def close(self) -> None:
         await self._ch.close()
