@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from kcrypt import __version__
+from kcrypt.cli.audit import audit, decrypt
 from kcrypt.cli.secrets_encrypt import secrets_encrypt
 from kcrypt.cli.server import server
 
@@ -25,6 +26,8 @@ def cli() -> None:
 # when it runs.
 cli.add_command(server)
 cli.add_command(secrets_encrypt)
+cli.add_command(audit)
+cli.add_command(decrypt)
 
 
 def main() -> None:
