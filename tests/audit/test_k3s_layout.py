@@ -19,9 +19,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from audit.k3s_store import KineFile, aescbc, k3s_config
 from e2e.harness import kcrypt_command
+
+from .k3s_store import KineFile, aescbc, k3s_config
 
 NEW, OLD, LOST = os.urandom(32), os.urandom(32), os.urandom(32)
 
