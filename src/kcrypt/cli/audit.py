@@ -81,8 +81,9 @@ def _config(config_file: Path | None, data_dir: Path | None) -> AuditConfig:
     return load_audit_config(data, source=str(path))
 
 
-async def _open(datastore: str, cafile: Path | None, certfile: Path | None, keyfile: Path | None
-                ) -> Datastore:  # fmt: skip
+async def _open(
+    datastore: str, cafile: Path | None, certfile: Path | None, keyfile: Path | None
+) -> Datastore:
     from kcrypt.audit import open_offline
 
     return await open_offline(datastore, ca_file=cafile, cert_file=certfile, key_file=keyfile)
@@ -126,10 +127,14 @@ def audit(
         if datastore:
             report = asyncio.run(
                 _audit_offline(
-                    datastore, etcd_cafile, etcd_certfile, etcd_keyfile,
-                    _config(config_file, data_dir), history=not no_history,
+                    datastore,
+                    etcd_cafile,
+                    etcd_certfile,
+                    etcd_keyfile,
+                    _config(config_file, data_dir),
+                    history=not no_history,
                 )
-            )  # fmt: skip
+            )
         else:
             report = _audit_online(data_dir, token, server, history=not no_history)
     except KcryptError as exc:
@@ -171,8 +176,9 @@ async def _audit_offline(
         await ds.close()
 
 
-def _audit_online(data_dir: Path | None, token: str | None, server: str, *, history: bool
-                  ) -> Report:  # fmt: skip
+def _audit_online(
+    data_dir: Path | None, token: str | None, server: str, *, history: bool
+) -> Report:
     from kcrypt.audit import Report
     from kcrypt.cli.client import SupervisorClient, connection_settings
 
@@ -185,8 +191,9 @@ def _audit_online(data_dir: Path | None, token: str | None, server: str, *, hist
 @click.command("decrypt", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("target", metavar="KEY|PREFIX/")
 @_offline_options
-@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml",
-              show_default=True)  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
 def decrypt(
     *,
     target: str,
@@ -204,8 +211,9 @@ def decrypt(
         datastore = str(_data_dir(data_dir) / "server" / "db" / "state.db")
     try:
         config = _config(config_file, data_dir)
-        items = asyncio.run(_decrypt(datastore, etcd_cafile, etcd_certfile, etcd_keyfile,
-                                     config, target))  # fmt: skip
+        items = asyncio.run(
+            _decrypt(datastore, etcd_cafile, etcd_certfile, etcd_keyfile, config, target)
+        )
     except KcryptError as exc:
         _fail(exc)
         return

@@ -44,8 +44,17 @@ def progress() -> Iterator[Any]:
 def render_report(report: Report) -> None:
     console = Console(soft_wrap=True)
     table = Table(title=f"{report.source} at revision {report.revision}")
-    for column in ("Resource", "Provider", "Key", "Write", "Values", "Stale", "Plaintext",
-                   "Unreadable", "Old revisions"):  # fmt: skip
+    for column in (
+        "Resource",
+        "Provider",
+        "Key",
+        "Write",
+        "Values",
+        "Stale",
+        "Plaintext",
+        "Unreadable",
+        "Old revisions",
+    ):
         table.add_column(column, justify="right" if column[0] in "VSPUO" else "left")
     for r in report.rows:
         table.add_row(
@@ -79,9 +88,15 @@ def print_objects(items: Sequence[Decrypted], *, output: str, single: bool) -> i
     for d in failed:
         click.echo(f"Error: {d.key}: {d.error}", err=True)
     objects = [d.object for d in items if d.object is not None]
-    doc: Any = objects[0] if single and len(objects) == 1 else {
-        "apiVersion": "v1", "kind": "List", "items": objects,
-    }  # fmt: skip
+    doc: Any = (
+        objects[0]
+        if single and len(objects) == 1
+        else {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": objects,
+        }
+    )
     if objects:
         if output == "json":
             click.echo(json.dumps(doc, indent=2))

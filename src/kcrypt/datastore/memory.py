@@ -165,8 +165,9 @@ class MemoryLog:
     async def snapshot(self, path: Path) -> tuple[str, int]:
         """JSON lines: a header, then every row (bytes in base64). Written in
         one go on the loop, so it is one revision's state."""
-        lines = [json.dumps({"kind": IMAGE_KIND, "revision": self._revision,
-                             "compact": self._compact})]  # fmt: skip
+        lines = [
+            json.dumps({"kind": IMAGE_KIND, "revision": self._revision, "compact": self._compact})
+        ]
         for row in self._rows:
             fields = list(astuple(row))
             for i in _BYTES:

@@ -105,20 +105,41 @@ async def open_etcd_image(
     process: asyncio.subprocess.Process | None = None
     try:
         await _run(
-            restore, "snapshot", "restore", str(path), "--data-dir", str(data),
-            "--name", "image", "--initial-cluster", f"image={peer_url}",
-            "--initial-advertise-peer-urls", peer_url,
-        )  # fmt: skip
+            restore,
+            "snapshot",
+            "restore",
+            str(path),
+            "--data-dir",
+            str(data),
+            "--name",
+            "image",
+            "--initial-cluster",
+            f"image={peer_url}",
+            "--initial-advertise-peer-urls",
+            peer_url,
+        )
         log = (base / "etcd.log").open("wb")
         with log:
             process = await asyncio.create_subprocess_exec(
-                etcd_bin, "--name", "image", "--data-dir", str(data),
-                "--listen-client-urls", f"http://127.0.0.1:{client}",
-                "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                "--initial-cluster", f"image={peer_url}",
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-            )  # fmt: skip
+                etcd_bin,
+                "--name",
+                "image",
+                "--data-dir",
+                str(data),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{client}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{client}",
+                "--listen-peer-urls",
+                peer_url,
+                "--initial-advertise-peer-urls",
+                peer_url,
+                "--initial-cluster",
+                f"image={peer_url}",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
         store = await _connect(f"etcd://127.0.0.1:{client}", process, base)
     except BaseException:
         if process is not None:
