@@ -9,6 +9,8 @@ import click
 
 from kcrypt import __version__
 from kcrypt.cli.audit import audit, decrypt
+from kcrypt.cli.etcd_snapshot import etcd_snapshot
+from kcrypt.cli.keys import keys
 from kcrypt.cli.secrets_encrypt import secrets_encrypt
 from kcrypt.cli.server import server
 
@@ -28,6 +30,8 @@ cli.add_command(server)
 cli.add_command(secrets_encrypt)
 cli.add_command(audit)
 cli.add_command(decrypt)
+cli.add_command(etcd_snapshot)
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -212,7 +212,11 @@ def status(data_dir: Path | None, token: str | None, server: str, output: str) -
     if output == "json":
         click.echo(render_json(doc))
     else:
+        from kcrypt.snapshot.status import snapshot_lines
+
         click.echo(render_text(doc), nl=False)
+        for line in snapshot_lines(doc):
+            click.echo(line)
 
 
 _dry = click.option(

@@ -40,16 +40,20 @@ from kcrypt.config import ConfigError, LoadedConfig, build_transformers, load_fi
 from kcrypt.datastore import open_datastore
 from kcrypt.datastore.contract import Datastore
 from kcrypt.files import ensure_private_dir
+from kcrypt.server.audit_route import audit_routes
 from kcrypt.server.compaction import Compactor
 from kcrypt.server.encryption_files import ensure_encryption_config
 from kcrypt.server.errors import InvalidSettings, StartupConfigError
 from kcrypt.server.health import health_routes
 from kcrypt.server.kubeconfig import kubeconfig_server_url, render_kubeconfig, write_kubeconfig
 from kcrypt.server.metrics import ReloadMetrics, metrics_route
+from kcrypt.server.reset import cluster_reset
 from kcrypt.server.settings import ServerSettings
+from kcrypt.server.snapshots import ServerSnapshots
 from kcrypt.server.supervisor import EncryptionSupervisor
 from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
+from kcrypt.snapshot import restore_pending
 from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
 
 __all__ = ["PreparedFiles", "prepare_files", "run_server"]
@@ -112,6 +116,9 @@ def _load_config(path: Path) -> LoadedConfig:
 async def run_server(settings: ServerSettings) -> None:
     """Run until SIGTERM/SIGINT; raises KcryptError subclasses on bad start-up input."""
     files = prepare_files(settings)
+    if settings.snapshots.cluster_reset:
+        await cluster_reset(settings, token=files.token)
+        return
     try:
         transformers = build_transformers(files.loaded.config) if files.loaded else None
     except ConfigError as exc:
@@ -121,6 +128,11 @@ async def run_server(settings: ServerSettings) -> None:
 
     datastore = await open_datastore(settings.datastore_url)
     try:
+        if (pending := await restore_pending(datastore)) is not None:
+            raise InvalidSettings(
+                f"the restore of snapshot {pending} into this datastore was interrupted: run "
+                "'kcrypt server --cluster-reset --cluster-reset-restore-path FILE' again"
+            )
         await _serve(settings, files=files, registry=registry, datastore=datastore)
     finally:
         await datastore.close()
@@ -140,6 +152,12 @@ async def _serve(
 
     reload_metrics = ReloadMetrics(metrics_registry, apiserver_id=f"kcrypt-{settings.node_name}")
     applied_hash = files.loaded.hash if files.loaded is not None else None
+    snapshots = ServerSnapshots(
+        settings,
+        datastore=datastore,
+        token=files.token,
+        config_path=settings.encryption.config_file or settings.paths.encryption_config,
+    )
     if files.loaded is not None and files.config_file is not None:
         reload_metrics.record_config_info(files.loaded.hash)
         log.info("encryption config %s loaded (hash %s)", files.config_file, files.loaded.hash)
@@ -152,11 +170,14 @@ async def _serve(
         applied_hash=applied_hash,
         token=files.token,
         generated=files.generated,
+        after_pass=snapshots.after_key_change,
+        status_extra=snapshots.status,
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
     if supervisor.controller is None:
         log.info("no encryption config: values are stored unencrypted (identity)")
+    snapshots.start()
 
     app = create_app(
         store=store,
@@ -165,6 +186,7 @@ async def _serve(
             *health_routes(datastore=datastore),
             metrics_route(metrics_registry),
             *supervisor.routes(),
+            *audit_routes(datastore, settings.active_config_file or supervisor.path),
         ),
         metrics_registry=metrics_registry,
     )
@@ -199,6 +221,7 @@ async def _serve(
     finally:
         if compactor is not None:
             await compactor.close()
+        await snapshots.close()
         await supervisor.close()
 
 
