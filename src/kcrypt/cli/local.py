@@ -10,6 +10,7 @@ dir, as ``kcrypt server`` writes them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ def local_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ]
 
+    @functools.wraps(f)  # keeps the command's own click options (__click_params__)
     def wrapper(**kwargs: Any) -> Any:
         local = Local(
             data_dir=(kwargs.pop("data_dir") or _default_data_dir()).absolute(),
@@ -134,8 +136,6 @@ def local_options(f: Callable[..., Any]) -> Callable[..., Any]:
         )
         return f(local=local, **kwargs)
 
-    wrapper.__name__ = f.__name__
-    wrapper.__doc__ = f.__doc__
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
