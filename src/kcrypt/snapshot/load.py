@@ -5,11 +5,13 @@ only the image has is created, one whose value differs is updated (compared
 on the revision read), one only the target has is deleted. So the target's
 revisions keep moving forward -- watchers and caches never see time run
 backwards (etcdutl's ``--bump-revision`` exists for the same reason) -- and a
-snapshot of one engine restores into another. Two kinds of keys are not
-copied: keys held by a lease (server liveness records and leader leases
-belong to live processes, not to a point in time) and the re-encryption
-checkpoint (a pass in progress at snapshot time is not resumed: the restore
-records its own encryption state). Running it again after an interruption
+snapshot of one engine restores into another. Some keys describe live
+processes and their disks, not a point in time: keys held by a lease
+(liveness markers, leader leases) and the per-server records (what config
+each server's local file holds). They are neither copied from the image nor
+deleted from the target. The re-encryption checkpoint is not copied either (a
+pass in progress at snapshot time is not resumed: the restore records its own
+encryption state). Running it again after an interruption
 finishes the job: it only converges.
 """
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from kcrypt.datastore import Datastore, KeyValue, PutIf
 from kcrypt.encryption import CHECKPOINT_KEY
+from kcrypt.encryption.servers import LIVE_PREFIX, SERVERS_PREFIX
 from kcrypt.snapshot.errors import SnapshotError
 
 __all__ = ["Loaded", "load_image"]
@@ -35,8 +38,16 @@ class Loaded:
     unchanged: int
 
 
+_PROCESS_PREFIXES = (SERVERS_PREFIX, LIVE_PREFIX)
+
+
+def _live(kv: KeyValue) -> bool:
+    """A key that belongs to a running process, not to the data."""
+    return kv.lease != 0 or kv.key.startswith(_PROCESS_PREFIXES)
+
+
 def _copied(kv: KeyValue) -> bool:
-    return kv.lease == 0 and kv.key != CHECKPOINT_KEY
+    return not _live(kv) and kv.key != CHECKPOINT_KEY
 
 
 async def _walk(ds: Datastore, revision: int, page: int = 1000) -> AsyncIterator[KeyValue]:
@@ -75,14 +86,14 @@ async def load_image(image: Datastore, target: Datastore, *, keep: Collection[st
             a = await anext(src, None)
             continue
         if b is not None and (a is None or b.key < a.key):
-            if b.lease == 0 and b.key not in keep:
+            if not _live(b) and b.key not in keep:
                 await target.delete(b.key, mod_revision=b.mod_revision)
                 deleted += 1
             b = await anext(dst, None)
             continue
         assert a is not None
         if b is not None and b.key == a.key:
-            if b.value == a.value and b.lease == 0:
+            if b.value == a.value and not _live(b):
                 unchanged += 1
             else:
                 puts.append(PutIf(a.key, a.value, b.mod_revision))

@@ -79,3 +79,12 @@ async def test_versions_count_changes_and_restart_after_a_delete(engine: Engine)
     kv = await engine.ds.get(engine.key("a"))
     assert kv is not None
     assert (kv.version, kv.create_revision, kv.value) == (1, again, b"new")
+
+
+async def test_the_empty_prefix_ranges_and_counts_every_key(engine: Engine) -> None:
+    await engine.ds.create(engine.key("x"), b"1")
+    await engine.ds.create(engine.key("y"), b"2")
+    page = await engine.ds.range("")
+    mine = [kv.key for kv in page.kvs if kv.key.startswith(engine.prefix)]
+    assert mine == [engine.key("x"), engine.key("y")]
+    assert await engine.ds.count("") >= 2

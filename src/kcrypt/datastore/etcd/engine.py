@@ -147,6 +147,11 @@ class EtcdDatastore:
     def _k(self, key: str) -> bytes:
         return self._ns + key.encode()
 
+    def _begin(self, prefix: str) -> bytes:
+        """The first key of a prefix scan; etcd refuses an empty key, and ``\0`` with
+        range end ``\0`` means every key (the prefix "" without a namespace)."""
+        return self._k(prefix) or b"\0"
+
     def _kv(self, kv: kv_pb2.KeyValue) -> KeyValue:
         return KeyValue(
             key=kv.key[len(self._ns) :].decode(),
@@ -222,8 +227,8 @@ class EtcdDatastore:
         limit: int = 0,
         revision: int = 0,
     ) -> Page:
-        begin = self._k(prefix)
-        end = prefix_end(begin)
+        begin = self._begin(prefix)
+        end = prefix_end(self._k(prefix))
         if start_after is not None:
             begin = max(begin, self._k(start_after) + b"\0")
         req = rpc_pb2.RangeRequest(key=begin, range_end=end, limit=limit, revision=revision)
@@ -235,9 +240,11 @@ class EtcdDatastore:
         )
 
     async def count(self, prefix: str, *, revision: int = 0) -> int:
-        begin = self._k(prefix)
         req = rpc_pb2.RangeRequest(
-            key=begin, range_end=prefix_end(begin), revision=revision, count_only=True
+            key=self._begin(prefix),
+            range_end=prefix_end(self._k(prefix)),
+            revision=revision,
+            count_only=True,
         )
         return int((await self._range(req, revision)).count)
 
@@ -384,12 +391,11 @@ class EtcdDatastore:
     # ---- watch, leases, compaction -----------------------------------------
 
     def watch(self, prefix: str, *, start_revision: int) -> EtcdWatch:
-        begin = self._k(prefix)
         return EtcdWatch(
             self._ch,
             compacted=self._compacted,
-            key=begin,
-            range_end=prefix_end(begin),
+            key=self._begin(prefix),
+            range_end=prefix_end(self._k(prefix)),
             start_revision=start_revision,
             convert=self._event,
         )
@@ -456,12 +462,11 @@ class EtcdDatastore:
     def history(
         self, prefix: str, *, start_revision: int, end_revision: int
     ) -> AsyncIterator[Event]:
-        begin = self._k(prefix)
         return replay(
             self._ch,
             namespace=self._ns,
-            key=begin,
-            range_end=prefix_end(begin),
+            key=self._k(prefix),
+            range_end=prefix_end(self._k(prefix)) if prefix or self._ns else b"",
             start=start_revision,
             end=end_revision,
             convert=self._event,
