@@ -108,12 +108,17 @@ def test_decrypt_prints_a_secret_as_the_api_would_and_reports_the_unreadable(
         (k8s_fixtures / "api-testdata" / "HEAD" / "core.v1.Secret.json").read_text()
     )
     argv = [*kcrypt_command(), "decrypt", "--datastore", str(db), "--config", str(config)]
-    one = subprocess.run([*argv, "/registry/secrets/default/old-1", "-o", "json"],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    one = subprocess.run(
+        [*argv, "/registry/secrets/default/old-1", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert one.returncode == 0, one.stderr
     assert json.loads(one.stdout)["data"] == expected["data"]
-    every = subprocess.run([*argv, "/registry/secrets/default/"],
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    every = subprocess.run(
+        [*argv, "/registry/secrets/default/"], capture_output=True, text=True, timeout=60
+    )
     assert every.returncode == 1  # k-lost cannot be read
     assert "Error: /registry/secrets/default/lost:" in every.stderr
     assert every.stdout.count("kind: Secret") == 5 + 3 + 2 + 1
