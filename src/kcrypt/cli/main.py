@@ -9,6 +9,7 @@ import click
 
 from kcrypt import __version__
 from kcrypt.cli.audit import audit, decrypt
+from kcrypt.cli.etcd_rke import etcd
 from kcrypt.cli.etcd_snapshot import etcd_snapshot
 from kcrypt.cli.keys import keys
 from kcrypt.cli.secrets_encrypt import secrets_encrypt
@@ -31,6 +32,7 @@ cli.add_command(secrets_encrypt)
 cli.add_command(audit)
 cli.add_command(decrypt)
 cli.add_command(etcd_snapshot)
+cli.add_command(etcd)
 cli.add_command(keys)
 
 

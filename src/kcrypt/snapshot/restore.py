@@ -85,16 +85,20 @@ async def restore_snapshot(
     path: Path,
     target: Datastore,
     *,
-    token: str,
+    token: str | None,
     keys: KeyRing,
     current_config: bytes | None,
     provider: KeyProvider,
     node: str,
     snapshot_dir: Path | None,
     clock: Callable[[], float] = time.time,
+    state_file: bool = True,
 ) -> Restored:
-    """Verify, then restore ``path`` into ``target`` (every server using it stopped)."""
-    async with open_verified(path, token=token, keys=keys, workdir=snapshot_dir) as verified:
+    """Verify, then restore ``path`` into ``target`` (every server using it stopped);
+    ``state_file=False`` ignores an RKE state file inside the snapshot."""
+    async with open_verified(
+        path, token=token, keys=keys, workdir=snapshot_dir, state_file=state_file
+    ) as verified:
         name = verified.manifest.name
         log.info(
             "Snapshot %s verified: %d values, every one readable with the keys at hand (%s)",
@@ -118,14 +122,16 @@ async def restore_snapshot(
             )
             pre = saved.name
             log.info("Pre-restore datastore saved as snapshot %s", pre)
-        store = StateStore(target, sealer=TokenSealer(token, record_key=STATE_KEY))
-        before, _ = await _state(store, target)
+        store = (
+            StateStore(target, sealer=TokenSealer(token, record_key=STATE_KEY)) if token else None
+        )
+        before = (await _state(store, target))[0] if store else None
         marker = json.dumps({"snapshot": name, "started": clock()}).encode()
         if await target.get(RESTORE_KEY) is None:
             await target.create(RESTORE_KEY, marker)
         log.info("Restoring snapshot %s into %s", name, target.endpoint)
         loaded = await load_image(verified.image, target, keep=(RESTORE_KEY,))
-        restored, rev = await _state(store, target)
+        restored, rev = await _state(store, target) if store else (None, 0)
         stage = Stage.START
         if merged.added and merged.config.enabled:
             stage = Stage.ROTATE  # k3s's layout after rotate: reencrypt drops the last key
@@ -137,7 +143,8 @@ async def restore_snapshot(
             else 1
         )
         state = EncryptionState(config, stage, config_sha256(config), provider, None, generation)
-        await store.save(state, mod_revision=rev)
+        if store is not None:  # k3s mode; an RKE cluster keeps its state in cluster.rkestate
+            await store.save(state, mod_revision=rev)
         read_only = tuple(k.name for k in merged.added)
         await write_restored(
             target,

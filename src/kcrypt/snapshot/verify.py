@@ -103,10 +103,12 @@ async def open_verified(
     keys: KeyRing,
     workdir: Path | None = None,
     page: int = 1000,
+    state_file: bool = True,
 ) -> AsyncIterator[Verified]:
-    """Verify ``path`` against ``keys`` (+ what the snapshot carries); yield it open."""
+    """Verify ``path`` against ``keys`` (+ what the snapshot carries; ``state_file=False``:
+    not its RKE state file, RKE's ``--use-local-state``); yield it open."""
     digest, manifest = read_manifest(path)
-    rkestate = read_entry(path, RKESTATE) if manifest.rkestate else None
+    rkestate = read_entry(path, RKESTATE) if manifest.rkestate and state_file else None
     sealed = (
         keys_in_sealed_state(
             manifest.contents.encryption_state.encode(), token, source=f"snapshot {manifest.name}"
