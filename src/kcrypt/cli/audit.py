@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kcrypt.cli.local import DATA_DIR_OPTION, ETCD_TLS_OPTIONS
 from kcrypt.errors import KcryptError
 
 if TYPE_CHECKING:
@@ -39,9 +40,7 @@ def _offline_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 help="Read this datastore offline: a SQLite file (kine's layout, e.g. k3s's "
                 "state.db) or etcd endpoints (etcd://h:2379,... or https://h:2379 for TLS).",
             ),
-            click.option("--etcd-cafile", type=click.Path(dir_okay=False, path_type=Path)),
-            click.option("--etcd-certfile", type=click.Path(dir_okay=False, path_type=Path)),
-            click.option("--etcd-keyfile", type=click.Path(dir_okay=False, path_type=Path)),
+            *ETCD_TLS_OPTIONS,
             click.option(
                 "--config",
                 "config_file",
@@ -49,13 +48,7 @@ def _offline_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 help="EncryptionConfiguration (YAML/JSON) or k3s encryption-config.json "
                 "(default: <data-dir>/server/cred/encryption-config.json if it exists).",
             ),
-            click.option(
-                "--data-dir",
-                "-d",
-                envvar="KCRYPT_DATA_DIR",
-                type=click.Path(file_okay=False, path_type=Path),
-                help="The server's data dir (default /var/lib/kcrypt, or ~/.kcrypt).",
-            ),
+            DATA_DIR_OPTION,
         ]
     ):
         f = option(f)

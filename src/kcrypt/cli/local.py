@@ -15,13 +15,42 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kcrypt.datastore import Datastore, open_datastore
+if TYPE_CHECKING:
+    from kcrypt.datastore import Datastore
 
-__all__ = ["Local", "local_options"]
+__all__ = ["DATA_DIR_OPTION", "ETCD_TLS_OPTIONS", "Local", "local_options"]
+
+#: The client TLS files for etcd (kubeadm: /etc/kubernetes/pki/etcd/...), shared by every
+#: command that reads a datastore itself.
+ETCD_TLS_OPTIONS = (
+    click.option(
+        "--etcd-cafile",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="CA bundle that signed the etcd servers' certificates.",
+    ),
+    click.option(
+        "--etcd-certfile",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Client certificate for etcd (client-cert-auth).",
+    ),
+    click.option(
+        "--etcd-keyfile",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Key of --etcd-certfile.",
+    ),
+)
+
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    "-d",
+    envvar="KCRYPT_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="(data) The server's data dir (default /var/lib/kcrypt or ~/.kcrypt).",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +93,8 @@ class Local:
             return None
 
     async def open(self) -> Datastore:
+        from kcrypt.datastore import open_datastore
+
         if not self.endpoint or self.endpoint.startswith("sqlite://"):
             url = self.endpoint or f"sqlite://{(self.server_dir / 'db' / 'state.db').absolute()}"
             return await open_datastore(url, read_only=True)
@@ -80,21 +111,13 @@ def _default_data_dir() -> Path:
 def local_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the options and passes one ``local: Local`` to the command."""
     options = [
-        click.option(
-            "--data-dir",
-            "-d",
-            envvar="KCRYPT_DATA_DIR",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="(data) The server's data dir (default /var/lib/kcrypt or ~/.kcrypt).",
-        ),
+        DATA_DIR_OPTION,
         click.option(
             "--datastore-endpoint",
             help="The server's datastore (default: its SQLite "
             "file); etcd://h:2379,... or https://... with the --etcd-* files.",
         ),
-        click.option("--etcd-cafile", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option("--etcd-certfile", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option("--etcd-keyfile", type=click.Path(dir_okay=False, path_type=Path)),
+        *ETCD_TLS_OPTIONS,
         click.option(
             "--token",
             "-t",
