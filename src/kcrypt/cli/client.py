@@ -100,6 +100,14 @@ class SupervisorClient:
         result = self._call("GET", "/v1-kcrypt/encrypt/status")
         return result if isinstance(result, dict) else {}
 
+    def snapshot_status(self) -> dict[str, Any]:
+        """The last snapshot and restore (``{}`` from a server without the endpoint)."""
+        try:
+            result = self._call("GET", "/v1-kcrypt/snapshots/status")
+        except SupervisorError:
+            return {}
+        return result if isinstance(result, dict) else {}
+
     def audit(self, *, history: bool = True) -> dict[str, Any]:
         path = "/v1-kcrypt/audit" + ("" if history else "?history=false")
         result = self._call("GET", path)

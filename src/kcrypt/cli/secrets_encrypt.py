@@ -209,14 +209,13 @@ def status(data_dir: Path | None, token: str | None, server: str, output: str) -
 
     with _ctx(data_dir, token, server).client() as client:
         doc = client.status()
+        snapshots = client.snapshot_status() if output != "json" else {}
     if output == "json":
         click.echo(render_json(doc))
     else:
-        from kcrypt.snapshot.status import snapshot_lines
+        from kcrypt.snapshot.status import with_snapshot_lines
 
-        click.echo(render_text(doc), nl=False)
-        for line in snapshot_lines(doc):
-            click.echo(line)
+        click.echo(with_snapshot_lines(render_text(doc), snapshots), nl=False)
 
 
 _dry = click.option(

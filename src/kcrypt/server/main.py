@@ -171,7 +171,6 @@ async def _serve(
         token=files.token,
         generated=files.generated,
         after_pass=snapshots.after_key_change,
-        status_extra=snapshots.status,
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
@@ -186,6 +185,7 @@ async def _serve(
             *health_routes(datastore=datastore),
             metrics_route(metrics_registry),
             *supervisor.routes(),
+            *snapshots.routes(),
             *audit_routes(datastore, settings.active_config_file or supervisor.path),
         ),
         metrics_registry=metrics_registry,

@@ -6,7 +6,9 @@
 disable, rotation) :meth:`ServerSnapshots.after_key_change` takes
 ``key-change-<node>-<unix>`` (:func:`kcrypt.snapshot.take_snapshot_after_key_change`).
 Both go to ``--etcd-snapshot-dir`` (default ``<data-dir>/server/db/snapshots``)
-and are named in the log and in ``secrets-encrypt status``.
+and are named in the log and in ``secrets-encrypt status`` (its text; the
+CLI asks ``GET /v1-kcrypt/snapshots/status`` beside k3s's status document,
+which stays k3s's shape).
 ``--etcd-disable-snapshots`` turns both off. A snapshot never blocks or
 undoes what triggered it: it runs as its own task, one at a time (a change
 while one runs is snapshotted right after it).
@@ -20,7 +22,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
 from kcrypt.datastore import Datastore
+from kcrypt.encryption import config_sha256
 from kcrypt.server.settings import ServerSettings
 from kcrypt.snapshot import (
     Scheduler,
@@ -30,7 +37,9 @@ from kcrypt.snapshot import (
     take_snapshot_after_key_change,
 )
 
-__all__ = ["ServerSnapshots"]
+__all__ = ["SNAPSHOT_STATUS_PATH", "ServerSnapshots"]
+
+SNAPSHOT_STATUS_PATH = "/v1-kcrypt/snapshots/status"
 
 log = logging.getLogger("kcrypt.server.snapshots")
 
@@ -100,8 +109,12 @@ class ServerSnapshots:
         while self._worker is not None and not self._worker.done():
             await asyncio.shield(self._worker)
 
-    async def status(self, *, config_hash: str) -> dict[str, Any]:
-        return await snapshot_status(self._ds, config_hash=config_hash)
+    def routes(self) -> list[BaseRoute]:
+        async def status(request: Request) -> Response:
+            doc = await snapshot_status(self._ds, config_hash=config_sha256(self._config() or b""))
+            return JSONResponse(doc)
+
+        return [Route(SNAPSHOT_STATUS_PATH, status, methods=["GET"])]
 
     async def close(self) -> None:
         tasks = [*self._tasks, *([self._worker] if self._worker else [])]

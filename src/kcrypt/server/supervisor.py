@@ -71,7 +71,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,13 +83,7 @@ from starlette.routing import BaseRoute, Route
 from kcrypt.apiserver.status import status
 from kcrypt.config import build_transformers, config_hash, load
 from kcrypt.datastore.contract import Datastore
-from kcrypt.encryption import (
-    STATE_KEY,
-    EncryptionError,
-    EncryptionService,
-    ReencryptProgress,
-    config_sha256,
-)
+from kcrypt.encryption import STATE_KEY, EncryptionError, EncryptionService, ReencryptProgress
 from kcrypt.encryption.cluster import ClusterSettings, join_cluster, reseal_unsealed
 from kcrypt.encryption.ha import ClusterMember
 from kcrypt.encryption.sealing import TokenSealer
@@ -153,11 +147,9 @@ class EncryptionSupervisor:
         token: str | None = None,
         generated: bool = False,
         after_pass: Callable[[str], None] | None = None,
-        status_extra: Callable[..., Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         enc = settings.encryption
         self._after_pass = after_pass
-        self._status_extra = status_extra
         self.custom = enc.config_file is not None
         self._settings = settings
         self._ds = datastore
@@ -363,10 +355,6 @@ class EncryptionSupervisor:
         except KcryptError as exc:
             log.error("secrets-encrypt status failed: %s", exc)
             return _error(500, "InternalError", str(exc))
-        if self._status_extra is not None:
-            data = _file_bytes(self.path)
-            with contextlib.suppress(KcryptError):
-                doc.update(await self._status_extra(config_hash=config_sha256(data or b"")))
         return JSONResponse(doc)
 
     async def _config(self, request: Request) -> Response:
@@ -393,13 +381,6 @@ class EncryptionSupervisor:
 
 def _error(code: int, reason: str, message: str) -> JSONResponse:
     return JSONResponse(status(code, reason, message), status_code=code)
-
-
-def _file_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def _file_hash(path: Path) -> str | None:

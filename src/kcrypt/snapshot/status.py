@@ -8,7 +8,7 @@ from typing import Any
 from kcrypt.datastore import Datastore
 from kcrypt.snapshot.records import read_last, read_restored
 
-__all__ = ["snapshot_lines", "snapshot_status"]
+__all__ = ["snapshot_lines", "snapshot_status", "with_snapshot_lines"]
 
 
 def _rfc3339(t: float) -> str:
@@ -65,3 +65,13 @@ def snapshot_lines(doc: dict[str, Any]) -> list[str]:
                 "key and retire them"
             )
     return lines
+
+
+def with_snapshot_lines(text: str, doc: dict[str, Any]) -> str:
+    """k3s's status text with the snapshot lines after its header lines, so the key
+    table (and the blank line k3s prints after it) stays last, as k3s prints it."""
+    lines = snapshot_lines(doc)
+    if not lines:
+        return text
+    head, sep, rest = text.partition("\n\n")
+    return head + "\n" + "\n".join(lines) + sep + rest if sep else text + "\n".join(lines) + "\n"
