@@ -256,11 +256,10 @@ async def audit_store(
         after = chunk.kvs[-1].key
     old = 0
     if history:
-        events = ds.history(prefix, start_revision=1, end_revision=revision)
+        events = ds.history(prefix, start_revision=1, end_revision=revision, superseded=True)
         async for ev in events:
-            kv = ev.kv
-            if ev.type is EventType.PUT and current.get(kv.key) != kv.mod_revision:
-                tally.old(kv.key, kv.value)
+            if ev.type is EventType.PUT:
+                tally.old(ev.kv.key, ev.kv.value)
                 old += 1
     return Report(
         source=ds.endpoint,

@@ -41,8 +41,11 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
 * ``history(prefix, start_revision=, end_revision=)`` yields every event
   under ``prefix`` the store still keeps with a revision in
   ``[start_revision, end_revision]``, in revision order, then ends (history
-  below the compaction point is simply gone, not an error). Audits use it to
-  find old ciphertexts and plaintext that only older revisions hold.
+  below the compaction point is simply gone, not an error). With
+  ``superseded=True`` only the values a later change (at or before
+  ``end_revision``) replaced or deleted: the history proper, without the
+  current values. Audits use it to find old ciphertexts and plaintext that
+  only older revisions hold.
 * ``snapshot(path)`` writes a consistent image of the whole store, as of one
   revision, to the new file ``path`` (created 0600; it must not exist), while
   the store keeps serving writes. The image is in the engine's own format
@@ -204,7 +207,7 @@ class Datastore(Protocol):
     async def compact(self, revision: int) -> None: ...
 
     def history(
-        self, prefix: str, *, start_revision: int, end_revision: int
+        self, prefix: str, *, start_revision: int, end_revision: int, superseded: bool = False
     ) -> AsyncIterator[Event]: ...
 
     async def snapshot(self, path: Path) -> Image: ...

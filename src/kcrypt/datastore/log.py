@@ -122,6 +122,13 @@ class LogReads(Protocol):
         """Rows with ``revision < id <= upto`` in id order, at most ``limit``."""
         ...
 
+    def superseded(
+        self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int
+    ) -> list[Row]:
+        """Like :meth:`after`, only rows holding a value that a later row with
+        ``id <= upto`` replaced or deleted (no tombstones, no current values)."""
+        ...
+
     def live_with_lease(self, lease: int) -> list[Row]: ...
 
     def lease_get(self, lease_id: int) -> Lease | None: ...

@@ -402,16 +402,19 @@ class LogStructured:
     # -- history and images ----------------------------------------------------
 
     def history(
-        self, prefix: str, *, start_revision: int, end_revision: int
+        self, prefix: str, *, start_revision: int, end_revision: int, superseded: bool = False
     ) -> AsyncIterator[Event]:
         self._check_open()
-        return self._history(prefix, start_revision, end_revision)
+        return self._history(prefix, start_revision, end_revision, superseded)
 
-    async def _history(self, prefix: str, start: int, end: int) -> AsyncIterator[Event]:
+    async def _history(
+        self, prefix: str, start: int, end: int, superseded: bool
+    ) -> AsyncIterator[Event]:
         lo, hi = prefix_bounds(prefix)
         last = max(start, 1) - 1
+        read = self._log.superseded if superseded else self._log.after
         while last < end:
-            rows = self._log.after(lo, hi, revision=last, upto=end, limit=WATCH_BATCH)
+            rows = read(lo, hi, revision=last, upto=end, limit=WATCH_BATCH)
             for row in rows:
                 yield _event(row)
             if len(rows) < WATCH_BATCH:

@@ -107,6 +107,13 @@ class MemoryLog:
                     break
         return out
 
+    def superseded(
+        self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int
+    ) -> list[Row]:
+        replaced = {r.prev_revision for r in self._rows if r.id <= upto and r.prev_revision}
+        rows = self.after(lo, hi, revision=revision, upto=upto, limit=len(self._rows) + 1)
+        return [r for r in rows if not r.deleted and r.id in replaced][:limit]
+
     def append(self, drafts: Sequence[Draft]) -> int:
         first = self._revision + 1
         for draft in drafts:

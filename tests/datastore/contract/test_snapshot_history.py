@@ -88,3 +88,17 @@ async def test_a_snapshot_is_one_revision_of_the_whole_store(
         assert any(e.kv.value == b"a1" for e in events)  # history travels with the image
     finally:
         await opened.close()
+
+
+async def test_superseded_history_leaves_the_current_values_out(engine: Engine) -> None:
+    first, last = await _changes(engine)
+    b = await engine.ds.create(engine.key("c"), b"c1")  # current: not history
+    events = [
+        e
+        async for e in engine.ds.history(
+            engine.prefix, start_revision=first, end_revision=b, superseded=True
+        )
+    ]
+    seen = [(e.type, e.kv.key.removeprefix(engine.prefix), e.kv.value) for e in events]
+    assert seen == [(EventType.PUT, "a", b"a1"), (EventType.PUT, "b", b"b1")]
+    assert last < b

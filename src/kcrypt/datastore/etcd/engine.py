@@ -460,7 +460,7 @@ class EtcdDatastore:
         self._compacted = max(self._compacted, revision)
 
     def history(
-        self, prefix: str, *, start_revision: int, end_revision: int
+        self, prefix: str, *, start_revision: int, end_revision: int, superseded: bool = False
     ) -> AsyncIterator[Event]:
         return replay(
             self._ch,
@@ -470,6 +470,7 @@ class EtcdDatastore:
             start=start_revision,
             end=end_revision,
             convert=self._event,
+            superseded=superseded,
         )
 
     async def snapshot(self, path: Path) -> Image:

@@ -26,7 +26,7 @@ from typing import Any
 
 import grpc
 
-from kcrypt.datastore.contract import Event, Image
+from kcrypt.datastore.contract import Event, EventType, Image
 from kcrypt.datastore.errors import DatastoreError
 from kcrypt.datastore.etcd.channel import METADATA, Channels
 from kcrypt.datastore.etcd.errors import translate
@@ -82,8 +82,49 @@ async def replay(
     start: int,
     end: int,
     convert: Callable[[kv_pb2.Event], Event],
+    superseded: bool = False,
 ) -> AsyncIterator[Event]:
-    """Events under ``[key, range_end)`` with ``start <= revision <= end`` (see above)."""
+    """Events under ``[key, range_end)`` with ``start <= revision <= end`` (see above);
+    ``superseded``: only PUTs a later event replaced or deleted (each key's last
+    event is held back until the next one for that key shows up: memory per key)."""
+    if not superseded:
+        async for ev in _replay(
+            channels,
+            namespace=namespace,
+            key=key,
+            range_end=range_end,
+            start=start,
+            end=end,
+            convert=convert,
+        ):
+            yield ev
+        return
+    last: dict[str, Event] = {}
+    async for ev in _replay(
+        channels,
+        namespace=namespace,
+        key=key,
+        range_end=range_end,
+        start=start,
+        end=end,
+        convert=convert,
+    ):
+        held = last.get(ev.kv.key)
+        if held is not None and held.type is EventType.PUT:
+            yield held
+        last[ev.kv.key] = ev
+
+
+async def _replay(
+    channels: Channels,
+    *,
+    namespace: bytes,
+    key: bytes,
+    range_end: bytes,
+    start: int,
+    end: int,
+    convert: Callable[[kv_pb2.Event], Event],
+) -> AsyncIterator[Event]:
     if end < max(start, 1):
         return
     stubs = channels.current()

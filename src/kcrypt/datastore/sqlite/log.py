@@ -225,6 +225,14 @@ class _Reads:
         return [_row(t) for t in self._db.execute(query, args)]
 
     @_translated
+    def superseded(
+        self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int
+    ) -> list[Row]:
+        query = sql.superseded_sql(versions=self._versions, has_hi=hi is not None)
+        args = {"lo": lo, "hi": hi, "rev": revision, "upto": upto, "limit": limit}
+        return [_row(t) for t in self._db.execute(query, args)]
+
+    @_translated
     def live_with_lease(self, lease: int) -> list[Row]:
         return [_row(t) for t in self._db.execute(self._with_lease, (lease,))]
 
