@@ -14,8 +14,11 @@ the token-sealed encryption state, then, in the same run:
   floor of a restore;
 * ``restore``: ``restore_snapshot`` into an empty store (checksum, every value
   decrypted, the load, the state record, compaction);
+* ``raw scan``: every value ranged in pages of 1000, nothing decrypted -- the
+  floor of an audit;
 * ``audit``: ``audit_store`` with the config, history included (SQLite: the
-  file opened read-only, as ``kcrypt audit --datastore`` does).
+  file opened read-only, as ``kcrypt audit --datastore`` does): values
+  decrypted and counted per second.
 
 SQLite files live under /var/tmp (a real disk); etcd members come from
 ``tests/etcd_cluster.py`` with their data on the real disk too.
@@ -24,8 +27,8 @@ SQLite files live under /var/tmp (a real disk); etcd members come from
 from __future__ import annotations
 
 import argparse
-import base64
 import asyncio
+import base64
 import os
 import sys
 import tempfile
@@ -137,6 +140,14 @@ async def run(kind: str, source_url: str, target_url: str, work: Path, n: int) -
     try:
         config = load_audit_config(CONFIG, source="bench")
         start = time.perf_counter()
+        after: str | None = None
+        while True:
+            page = await ds.range("/registry/", start_after=after, limit=1000)
+            if not page.more:
+                break
+            after = page.kvs[-1].key
+        result["scan"] = time.perf_counter() - start
+        start = time.perf_counter()
         report = await audit_store(
             ds, config.transformers, known_names=config.known_names, config_hash=config.hash
         )
@@ -165,7 +176,7 @@ def main() -> None:
         "| store | image s | save s | save/s | archive MiB | raw writes/s | restore s | "
         "restore/s | audit values/s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.stores:
         with tempfile.TemporaryDirectory(prefix="kcrypt-snap-bench-", dir="/var/tmp") as d:
             work = Path(d)
@@ -182,7 +193,8 @@ def main() -> None:
             print(
                 f"| {kind} | {r['image']:.2f} | {r['save']:.2f} | {n / r['save']:,.0f} | "
                 f"{r['size_mib']:.0f} | {n / r['raw_writes']:,.0f} | {r['restore']:.2f} | "
-                f"{n / r['restore']:,.0f} | {r['audited'] / r['audit']:,.0f} |",
+                f"{n / r['restore']:,.0f} | {n / r['scan']:,.0f} | "
+                f"{r['audited'] / r['audit']:,.0f} |",
                 flush=True,
             )
 

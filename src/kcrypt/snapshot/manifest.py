@@ -20,6 +20,7 @@ the server token, so the manifest alone gives no key away.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -154,6 +155,7 @@ async def describe(ds: Datastore, keys: KeyRing, *, page: int = 1000) -> Content
         if not chunk.more or not chunk.kvs:
             break
         after = chunk.kvs[-1].key
+        await asyncio.sleep(0)  # a server taking a snapshot keeps serving between pages
     prints = keys.fingerprints()
     state = await ds.get(STATE_KEY, revision=revision)
     return Contents(

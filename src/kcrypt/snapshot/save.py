@@ -14,6 +14,7 @@ Order, and why:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tempfile
@@ -103,8 +104,14 @@ async def save_snapshot(
             rkestate=rkestate is not None,
         )
         extra = {RKESTATE: rkestate} if rkestate is not None else {}
-        digest = write_archive(
-            path, manifest=manifest.to_json(), image=image_path, kind=image.kind, extra=extra
+        # copying the image into the archive is disk-bound: off the event loop
+        digest = await asyncio.to_thread(
+            write_archive,
+            path,
+            manifest=manifest.to_json(),
+            image=image_path,
+            kind=image.kind,
+            extra=extra,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
