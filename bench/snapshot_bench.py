@@ -174,7 +174,7 @@ def main() -> None:
     print(f"secrets: {args.n}; load: {os.getloadavg()[0]:.2f}", flush=True)
     print(
         "| store | image s | save s | save/s | archive MiB | raw writes/s | restore s | "
-        "restore/s | audit values/s |"
+        "restore/s | raw scan/s | audit values/s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.stores:
