@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kcrypt.audit import classify, resource_of
+from kcrypt.audit import Classifier, resource_of
 from kcrypt.datastore import Datastore
 from kcrypt.encryption import STATE_KEY
 from kcrypt.snapshot.errors import BadArchive
@@ -137,7 +137,7 @@ class Manifest:
 async def describe(ds: Datastore, keys: KeyRing, *, page: int = 1000) -> Contents:
     """Count the values of an (image) store per resource and provider:key."""
     revision = await ds.revision()
-    names = tuple(dict.fromkeys(k.name for k in keys))
+    classify = Classifier(tuple(dict.fromkeys(k.name for k in keys)))
     per: dict[str, Counter[str]] = {}
     needs: Counter[tuple[str, str]] = Counter()
     values = 0
@@ -146,7 +146,7 @@ async def describe(ds: Datastore, keys: KeyRing, *, page: int = 1000) -> Content
         chunk = await ds.range(REGISTRY, start_after=after, limit=page, revision=revision)
         for kv in chunk.kvs:
             group, resource = resource_of(kv.key)
-            kind = classify(kv.value, names)
+            kind = classify(kv.value)
             label = "identity" if kind.provider == "identity" else f"{kind.provider}:{kind.key}"
             per.setdefault(f"{resource}.{group}" if group else resource, Counter())[label] += 1
             if kind.provider != "identity":

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kcrypt import envelope
-from kcrypt.audit import classify
+from kcrypt.audit import Classifier
 from kcrypt.datastore import Datastore, open_image
 from kcrypt.snapshot.archive import MANIFEST, RKESTATE, extract_image, read_entry, verify_checksum
 from kcrypt.snapshot.errors import BadArchive, MissingKey, MissingKeys
@@ -148,7 +148,7 @@ async def _check(
     image: Datastore, ring: KeyRing, manifest: Manifest, *, page: int
 ) -> tuple[tuple[KnownKey, ...], int, int]:
     candidates = _Keys(ring, manifest)
-    names = tuple(dict.fromkeys(k.name for k in ring))
+    classify = Classifier(tuple(dict.fromkeys(k.name for k in ring)))
     revision = await image.revision()
     missing: Counter[tuple[str, str]] = Counter()
     used: dict[tuple[str, str], KnownKey] = {}
@@ -158,7 +158,7 @@ async def _check(
         chunk = await image.range(REGISTRY, start_after=after, limit=page, revision=revision)
         for kv in chunk.kvs:
             values += 1
-            kind = classify(kv.value, names)
+            kind = classify(kv.value)
             if kind.provider == "identity":
                 continue
             if kind.provider == "kms":
