@@ -165,3 +165,16 @@ async def test_one_flipped_byte_is_refused_by_the_checksum(ds: Datastore, tmp_pa
     saved.path.write_bytes(bytes(data))
     with pytest.raises(ChecksumMismatch, match="is damaged"):
         await restore(ds, saved, config=enabled(K0), keys=known_keys())
+
+
+async def test_a_server_refuses_a_datastore_whose_restore_was_interrupted(tmp_path: Path) -> None:
+    from kcrypt.server.main import run_server
+    from kcrypt.server.settings import AuthSettings, ServerSettings
+    from kcrypt.snapshot import RESTORE_KEY, RestoreInterrupted
+
+    settings = ServerSettings(data_dir=tmp_path, node_name="n1", auth=AuthSettings(token=TOKEN))
+    ds = await open_datastore(settings.datastore_url)
+    await ds.create(RESTORE_KEY, b'{"snapshot": "on-demand-n1-1"}')
+    await ds.close()
+    with pytest.raises(RestoreInterrupted, match="on-demand-n1-1 into this datastore was"):
+        await run_server(settings)

@@ -53,7 +53,7 @@ from kcrypt.server.snapshots import ServerSnapshots
 from kcrypt.server.supervisor import EncryptionSupervisor
 from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
-from kcrypt.snapshot import restore_pending
+from kcrypt.snapshot import RestoreInterrupted, restore_pending
 from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
 
 __all__ = ["PreparedFiles", "prepare_files", "run_server"]
@@ -129,7 +129,7 @@ async def run_server(settings: ServerSettings) -> None:
     datastore = await open_datastore(settings.datastore_url)
     try:
         if (pending := await restore_pending(datastore)) is not None:
-            raise InvalidSettings(
+            raise RestoreInterrupted(
                 f"the restore of snapshot {pending} into this datastore was interrupted: run "
                 "'kcrypt server --cluster-reset --cluster-reset-restore-path FILE' again"
             )
