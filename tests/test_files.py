@@ -83,3 +83,21 @@ def test_kcrypt_has_one_atomic_writer() -> None:
         if "os.replace(" in p.read_text() or "os.rename(" in p.read_text()
     )
     assert renaming == ["files.py"]
+
+
+def test_a_streamed_write_that_fails_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
+    from kcrypt.files import atomic_writer
+
+    target = tmp_path / "snap.zip"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_writer(target) as out:
+        out.write(b"partial" * 1000)
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap.zip"]
+    with atomic_writer(target) as out:
+        out.write(b"new")
+        out.seek(0)
+        out.write(b"N")
+    assert target.read_bytes() == b"New"
+    assert mode_of(target) == 0o600

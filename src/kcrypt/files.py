@@ -20,9 +20,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["ensure_private_dir", "write_atomic"]
+__all__ = ["atomic_writer", "ensure_private_dir", "write_atomic"]
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -32,20 +34,30 @@ def ensure_private_dir(path: Path) -> None:
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically; the file ends with ``mode``."""
+    with atomic_writer(path, mode=mode) as out:
+        out.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, mode: int = 0o600) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` only when the block ends without error.
+
+    For data too large to hold in memory (snapshots): the block writes (and may
+    seek) in the temporary file; on success it is fsynced and renamed over
+    ``path``, on any exception (or a crash: the temporary name starts with a
+    dot and is never ``path``) ``path`` is left as it was and the temporary
+    file is removed. Same rules as :func:`write_atomic`, which uses it.
+    """
     directory = path.parent
     ensure_private_dir(directory)
     tmp = directory / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
-        try:
-            os.fchmod(fd, mode)  # O_CREAT's mode is filtered by the umask
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with os.fdopen(fd, "w+b") as out:
+            os.fchmod(out.fileno(), mode)  # O_CREAT's mode is filtered by the umask
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

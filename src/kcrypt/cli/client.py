@@ -110,6 +110,19 @@ class SupervisorClient:
         result = self._call("GET", "/v1-kcrypt/encrypt/progress")
         return result if isinstance(result, dict) else {}
 
+    def snapshot_status(self) -> dict[str, Any]:
+        """The last snapshot and restore (``{}`` from a server without the endpoint)."""
+        try:
+            result = self._call("GET", "/v1-kcrypt/snapshots/status")
+        except SupervisorError:
+            return {}
+        return result if isinstance(result, dict) else {}
+
+    def audit(self, *, history: bool = True) -> dict[str, Any]:
+        path = "/v1-kcrypt/audit" + ("" if history else "?history=false")
+        result = self._call("GET", path)
+        return result if isinstance(result, dict) else {}
+
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         result = self._call("PUT", "/v1-kcrypt/encrypt/config", body)
         return result if isinstance(result, dict) else {}

@@ -8,6 +8,10 @@ from __future__ import annotations
 import click
 
 from kcrypt import __version__
+from kcrypt.cli.audit import audit, decrypt
+from kcrypt.cli.etcd_rke import etcd
+from kcrypt.cli.etcd_snapshot import etcd_snapshot
+from kcrypt.cli.keys import keys
 from kcrypt.cli.kms_plugin import kms_plugin
 from kcrypt.cli.rewrite import rewrite
 from kcrypt.cli.rke import encrypt, up
@@ -32,6 +36,11 @@ cli.add_command(up)
 cli.add_command(encrypt)
 cli.add_command(rewrite)
 cli.add_command(kms_plugin)
+cli.add_command(audit)
+cli.add_command(decrypt)
+cli.add_command(etcd_snapshot)
+cli.add_command(etcd)
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -234,10 +234,13 @@ def status(data_dir: Path | None, token: str | None, server: str | None, output:
 
     with _ctx(data_dir, token, server).client() as client:
         doc = client.status()
+        snapshots = client.snapshot_status() if output != "json" else {}
     if output == "json":
         click.echo(render_json(doc))
     else:
-        click.echo(render_text(doc), nl=False)
+        from kcrypt.snapshot.status import with_snapshot_lines
+
+        click.echo(with_snapshot_lines(render_text(doc), snapshots), nl=False)
 
 
 _dry = click.option(

@@ -154,6 +154,57 @@ def _parse_duration(ctx: click.Context, param: click.Parameter, value: str | Non
     help="Rotate the secrets encryption key (as rotate-keys does) once it is this old, "
     "e.g. 720h; never rotates during a pass or while servers disagree (default: off).",
 )
+@click.option(
+    "--etcd-disable-snapshots",
+    is_flag=True,
+    help="Disable scheduled snapshots and the snapshot after each key change.",
+)
+@click.option(
+    "--etcd-snapshot-schedule-cron",
+    default="0 */12 * * *",
+    show_default=True,
+    help="Snapshot interval time in cron spec. eg. every 5 hours '0 */5 * * *'.",
+)
+@click.option(
+    "--etcd-snapshot-retention",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Number of snapshots to retain (per name prefix).",
+)
+@click.option(
+    "--etcd-snapshot-name",
+    default="etcd-snapshot",
+    show_default=True,
+    help="Base name of scheduled snapshots.",
+)
+@click.option(
+    "--etcd-snapshot-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to save snapshots to (default: ${data-dir}/server/db/snapshots).",
+)
+@click.option(
+    "--cluster-reset",
+    is_flag=True,
+    help="Restore --cluster-reset-restore-path into the datastore, then exit.",
+)
+@click.option(
+    "--cluster-reset-restore-path",
+    type=click.Path(path_type=Path),
+    help="Path to snapshot file to be restored.",
+)
+@click.option(
+    "--key-bundle",
+    "key_bundles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A key bundle (kcrypt keys export) whose keys a restore may use; repeatable.",
+)
+@click.option(
+    "--key-bundle-passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the passphrase of --key-bundle [env: KCRYPT_BUNDLE_PASSPHRASE].",
+)
 @click.option("--debug", is_flag=True, help="Log at debug level.")
 def server(
     *,
@@ -173,9 +224,19 @@ def server(
     sync_interval: float,
     compaction_interval: float,
     rotation_interval: float,
+    etcd_disable_snapshots: bool,
+    etcd_snapshot_schedule_cron: str,
+    etcd_snapshot_retention: int,
+    etcd_snapshot_name: str,
+    etcd_snapshot_dir: Path | None,
+    cluster_reset: bool,
+    cluster_reset_restore_path: Path | None,
+    key_bundles: tuple[Path, ...],
+    key_bundle_passphrase_file: Path | None,
     debug: bool,
 ) -> None:
     """Run a Kubernetes-compatible API server for Secrets and ConfigMaps."""
+    from kcrypt.cli.passphrase import bundle_passphrase
     from kcrypt.server import run
     from kcrypt.server.settings import (
         AuthSettings,
@@ -183,6 +244,7 @@ def server(
         EncryptionSettings,
         ListenSettings,
         ServerSettings,
+        SnapshotSettings,
     )
 
     _setup_logging(debug=debug)
@@ -208,6 +270,21 @@ def server(
             server_lease_ttl=server_lease_ttl,
             sync_interval=sync_interval,
             rotation_interval=rotation_interval,
+        ),
+        snapshots=SnapshotSettings(
+            disabled=etcd_disable_snapshots,
+            schedule_cron=etcd_snapshot_schedule_cron,
+            retention=etcd_snapshot_retention,
+            name=etcd_snapshot_name,
+            directory=etcd_snapshot_dir.absolute() if etcd_snapshot_dir else None,
+            cluster_reset=cluster_reset or cluster_reset_restore_path is not None,
+            restore_path=cluster_reset_restore_path.absolute()
+            if cluster_reset_restore_path
+            else None,
+            key_bundles=tuple(p.absolute() for p in key_bundles),
+            bundle_passphrase=bundle_passphrase(key_bundle_passphrase_file, confirm=False)
+            if key_bundles
+            else None,
         ),
     )
     try:

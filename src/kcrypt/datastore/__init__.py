@@ -10,13 +10,14 @@ from kcrypt.datastore.contract import (
     DeleteResult,
     Event,
     EventType,
+    Image,
     KeyValue,
     Page,
     PutIf,
     TxnResult,
     UpdateResult,
 )
-from kcrypt.datastore.endpoint import open_datastore, redact
+from kcrypt.datastore.endpoint import open_datastore, open_image, redact
 from kcrypt.datastore.errors import (
     Compacted,
     CorruptStore,
@@ -38,6 +39,7 @@ __all__ = [
     "Event",
     "EventType",
     "FutureRevision",
+    "Image",
     "InvalidEndpoint",
     "KeyExists",
     "KeyValue",
@@ -50,5 +52,6 @@ __all__ = [
     "WriterLocked",
     "compact_history",
     "open_datastore",
+    "open_image",
     "redact",
 ]

@@ -42,6 +42,19 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
   ``keepalive`` renews it; both raise ``LeaseNotFound`` for unknown leases.
 * ``compact(revision)`` forgets history before ``revision``; current values
   are never lost.
+* ``history(prefix, start_revision=, end_revision=)`` yields every event
+  under ``prefix`` the store still keeps with a revision in
+  ``[start_revision, end_revision]``, in revision order, then ends (history
+  below the compaction point is simply gone, not an error). With
+  ``superseded=True`` only the values a later change (at or before
+  ``end_revision``) replaced or deleted: the history proper, without the
+  current values. Audits use it to find old ciphertexts and plaintext that
+  only older revisions hold.
+* ``snapshot(path)`` writes a consistent image of the whole store, as of one
+  revision, to the new file ``path`` (created 0600; it must not exist), while
+  the store keeps serving writes. The image is in the engine's own format
+  (:class:`Image` ``kind``); :func:`kcrypt.datastore.open_image` opens it as a
+  read-only store again.
 """
 
 from __future__ import annotations
@@ -49,6 +62,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 __all__ = [
@@ -56,6 +70,7 @@ __all__ = [
     "DeleteResult",
     "Event",
     "EventType",
+    "Image",
     "KeyValue",
     "Page",
     "PutIf",
@@ -116,6 +131,22 @@ class TxnResult:
     revision: int
     succeeded: tuple[bool, ...]
     revisions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """What :meth:`Datastore.snapshot` wrote.
+
+    ``kind``: ``"sqlite"`` (a kine-layout SQLite file, one file, no WAL),
+    ``"etcd"`` (exactly the file ``etcdctl snapshot save`` writes: bbolt
+    database + sha256 trailer) or ``"memory"`` (kcrypt's JSON lines).
+    ``revision``: the store revision the image holds; 0 when the engine cannot
+    tell without opening it (etcd before 3.6 sends no header with the stream).
+    """
+
+    kind: str
+    revision: int
+    size: int
 
 
 class EventType(enum.Enum):
@@ -181,5 +212,11 @@ class Datastore(Protocol):
     async def revoke_lease(self, lease: int) -> None: ...
 
     async def compact(self, revision: int) -> None: ...
+
+    def history(
+        self, prefix: str, *, start_revision: int, end_revision: int, superseded: bool = False
+    ) -> AsyncIterator[Event]: ...
+
+    async def snapshot(self, path: Path) -> Image: ...
 
     async def close(self) -> None: ...

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from kcrypt.datastore.contract import Datastore
 from kcrypt.datastore.errors import InvalidEndpoint
 
-__all__ = ["SCHEMES", "open_datastore", "redact"]
+__all__ = ["IMAGE_KINDS", "SCHEMES", "open_datastore", "open_image", "redact"]
 
 # scheme -> (module, function); the function takes (url, **options).
 SCHEMES: dict[str, tuple[str, str]] = {
@@ -34,6 +35,14 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "etcds": ("kcrypt.datastore.etcd.engine", "open_etcd"),
     "http": ("kcrypt.datastore.etcd.engine", "open_etcd"),
     "https": ("kcrypt.datastore.etcd.engine", "open_etcd"),
+}
+
+
+# image kind (``Image.kind``) -> (module, function); the function takes (path, **options).
+IMAGE_KINDS: dict[str, tuple[str, str]] = {
+    "sqlite": ("kcrypt.datastore.sqlite.engine", "open_sqlite_image"),
+    "memory": ("kcrypt.datastore.memory", "open_memory_image"),
+    "etcd": ("kcrypt.datastore.etcd.image", "open_etcd_image"),
 }
 
 
@@ -75,3 +84,20 @@ async def open_datastore(url: str, **options: Any) -> Datastore:
     if scheme == "sqlite":
         return await opener(_sqlite_path(url), **options)
     return await opener(url, **options)
+
+
+async def open_image(path: str | Path, kind: str, **options: Any) -> Datastore:
+    """A read-only store over an image :meth:`Datastore.snapshot` wrote.
+
+    ``close()`` releases what opening took (an etcd image runs a private etcd
+    member on loopback, stopped by close). ``options`` go to the engine."""
+    if kind not in IMAGE_KINDS:
+        raise InvalidEndpoint(
+            f"unknown datastore image kind {kind!r}: expected one of {', '.join(IMAGE_KINDS)}"
+        )
+    module_name, function = IMAGE_KINDS[kind]
+    opener = cast(
+        Callable[..., Awaitable[Datastore]],
+        getattr(importlib.import_module(module_name), function),
+    )
+    return await opener(Path(path), **options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from kcrypt.datastore.contract import KeyValue
@@ -129,6 +130,13 @@ class LogReads(Protocol):
         """Rows with ``revision < id <= upto`` in id order, at most ``limit``."""
         ...
 
+    def superseded(
+        self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int
+    ) -> list[Row]:
+        """Like :meth:`after`, only rows holding a value that a later row with
+        ``id <= upto`` replaced or deleted (no tombstones, no current values)."""
+        ...
+
     def live_with_lease(self, lease: int) -> list[Row]: ...
 
     def lease_get(self, lease_id: int) -> Lease | None: ...
@@ -173,6 +181,11 @@ class Log(LogReads, Protocol):
         ...
 
     def writing(self) -> AbstractAsyncContextManager[LogWriter]: ...
+
+    async def snapshot(self, path: Path) -> tuple[str, int]:
+        """Write an image of the whole log as of one revision to the new file
+        ``path`` (0600) while writes go on; returns (image kind, revision)."""
+        ...
 
     def close(self) -> None: ...
 

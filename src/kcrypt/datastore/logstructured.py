@@ -42,11 +42,13 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from kcrypt.datastore.contract import (
     DeleteResult,
     Event,
     EventType,
+    Image,
     KeyValue,
     Page,
     PutIf,
@@ -407,6 +409,34 @@ class LogStructured:
             if w.compact_revision() < revision:
                 w.compact(after=start, upto=start, new_compact_revision=revision)
         self._wake()
+
+    # -- history and images ----------------------------------------------------
+
+    def history(
+        self, prefix: str, *, start_revision: int, end_revision: int, superseded: bool = False
+    ) -> AsyncIterator[Event]:
+        self._check_open()
+        return self._history(prefix, start_revision, end_revision, superseded)
+
+    async def _history(
+        self, prefix: str, start: int, end: int, superseded: bool
+    ) -> AsyncIterator[Event]:
+        lo, hi = prefix_bounds(prefix)
+        last = max(start, 1) - 1
+        read = self._log.superseded if superseded else self._log.after
+        while last < end:
+            rows = read(lo, hi, revision=last, upto=end, limit=WATCH_BATCH)
+            for row in rows:
+                yield _event(row)
+            if len(rows) < WATCH_BATCH:
+                return
+            last = rows[-1].id
+            await asyncio.sleep(0)
+
+    async def snapshot(self, path: Path) -> Image:
+        self._check_open()
+        kind, revision = await self._log.snapshot(path)
+        return Image(kind=kind, revision=revision, size=path.stat().st_size)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -47,6 +47,7 @@ from kcrypt.datastore import open_datastore
 from kcrypt.datastore.contract import Datastore
 from kcrypt.files import ensure_private_dir, write_atomic
 from kcrypt.kms import KMSProviders
+from kcrypt.server.audit_route import audit_routes
 from kcrypt.server.compaction import Compactor
 from kcrypt.server.encryption_files import ensure_encryption_config
 from kcrypt.server.errors import InvalidSettings, StartupConfigError
@@ -54,10 +55,13 @@ from kcrypt.server.health import health_routes
 from kcrypt.server.kms import kms_health_check, kms_providers
 from kcrypt.server.kubeconfig import kubeconfig_server_url, render_kubeconfig, write_kubeconfig
 from kcrypt.server.metrics import ReloadMetrics, metrics_route
+from kcrypt.server.reset import cluster_reset
 from kcrypt.server.settings import ServerSettings
+from kcrypt.server.snapshots import ServerSnapshots
 from kcrypt.server.supervisor import EncryptionSupervisor
 from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
+from kcrypt.snapshot import RestoreInterrupted, restore_pending
 from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
 
 __all__ = ["PreparedFiles", "bind_listener", "prepare_files", "run_server"]
@@ -145,6 +149,10 @@ def bind_listener(settings: ServerSettings) -> socket.socket:
 
 async def run_server(settings: ServerSettings) -> None:
     """Run until SIGTERM/SIGINT; raises KcryptError subclasses on bad start-up input."""
+    if settings.snapshots.cluster_reset:  # restores, then exits: no port needed
+        files = prepare_files(settings)
+        await cluster_reset(settings, token=files.token)
+        return
     listener = bind_listener(settings)
     try:
         await _run(settings, listener)
@@ -171,6 +179,11 @@ async def _run(settings: ServerSettings, listener: socket.socket) -> None:
     try:
         datastore = await open_datastore(settings.datastore_url)
         try:
+            if (pending := await restore_pending(datastore)) is not None:
+                raise RestoreInterrupted(
+                    f"the restore of snapshot {pending} into this datastore was interrupted: "
+                    "run 'kcrypt server --cluster-reset --cluster-reset-restore-path FILE' again"
+                )
             await _serve(
                 settings,
                 files=files,
@@ -202,6 +215,12 @@ async def _serve(
 
     reload_metrics = ReloadMetrics(metrics_registry, apiserver_id=f"kcrypt-{settings.node_name}")
     applied_hash = files.loaded.hash if files.loaded is not None else None
+    snapshots = ServerSnapshots(
+        settings,
+        datastore=datastore,
+        token=files.token,
+        config_path=settings.encryption.config_file or settings.paths.encryption_config,
+    )
     if files.loaded is not None and files.config_file is not None:
         reload_metrics.record_config_info(files.loaded.hash)
         log.info("encryption config %s loaded (hash %s)", files.config_file, files.loaded.hash)
@@ -215,11 +234,13 @@ async def _serve(
         token=files.token,
         generated=files.generated,
         kms=kms,
+        after_pass=snapshots.after_key_change,
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
     if supervisor.reload is None:
         log.info("no encryption config: values are stored unencrypted (identity)")
+    snapshots.start()
 
     app = create_app(
         store=store,
@@ -228,6 +249,8 @@ async def _serve(
             *health_routes(datastore=datastore, extra=[kms_health_check(kms)]),
             metrics_route(metrics_registry),
             *supervisor.routes(),
+            *snapshots.routes(),
+            *audit_routes(datastore, settings.active_config_file or supervisor.path),
         ),
         metrics_registry=metrics_registry,
     )
@@ -262,6 +285,7 @@ async def _serve(
     finally:
         if compactor is not None:
             await compactor.close()
+        await snapshots.close()
         await supervisor.close()
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "Provider",
     "ServerPaths",
     "ServerSettings",
+    "SnapshotSettings",
     "default_data_dir",
 ]
 
@@ -103,6 +104,38 @@ class EncryptionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotSettings:
+    """k3s's snapshot and restore flags (``--etcd-snapshot-*``, ``--cluster-reset*``)."""
+
+    disabled: bool = False
+    """``--etcd-disable-snapshots``: no scheduled snapshots and none after key changes."""
+
+    schedule_cron: str = "0 */12 * * *"
+    """``--etcd-snapshot-schedule-cron`` (k3s's default: 00:00 and 12:00)."""
+
+    retention: int = 5
+    """``--etcd-snapshot-retention``: snapshots kept per name prefix."""
+
+    name: str = "etcd-snapshot"
+    """``--etcd-snapshot-name``: base name of scheduled snapshots."""
+
+    directory: Path | None = None
+    """``--etcd-snapshot-dir``; None means ``<data-dir>/server/db/snapshots``."""
+
+    cluster_reset: bool = False
+    """``--cluster-reset``: restore ``restore_path`` into the datastore, then exit."""
+
+    restore_path: Path | None = None
+    """``--cluster-reset-restore-path``: the snapshot file to restore."""
+
+    key_bundles: tuple[Path, ...] = ()
+    """Key bundles (``kcrypt keys export``) whose keys a restore may use."""
+
+    bundle_passphrase: str | None = field(default=None, repr=False)
+    """The passphrase that opens ``key_bundles``."""
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     data_dir: Path = field(default_factory=default_data_dir)
     """Root of everything this server keeps on disk."""
@@ -114,6 +147,7 @@ class ServerSettings:
     datastore: DatastoreSettings = field(default_factory=DatastoreSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+    snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
 
     @property
     def paths(self) -> ServerPaths:
@@ -174,3 +208,13 @@ class ServerPaths:
     @property
     def sqlite_db(self) -> Path:
         return self.server_dir / "db" / "state.db"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """k3s's default ``--etcd-snapshot-dir``: ``${data-dir}/server/db/snapshots``."""
+        return self.server_dir / "db" / "snapshots"
+
+    @property
+    def keyring(self) -> Path:
+        """Keys imported from bundles (``kcrypt keys import``), 0600."""
+        return self.cred_dir / "keyring.json"

@@ -74,6 +74,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ from kcrypt.config import ConfigSnapshot, build_snapshot, config_hash
 from kcrypt.datastore.contract import Datastore
 from kcrypt.encryption import (
     STATE_KEY,
+    Action,
     ClusterSettings,
     Controller,
     ControllerSettings,
@@ -169,9 +171,11 @@ class EncryptionSupervisor:
         token: str | None = None,
         generated: bool = False,
         kms: KMSProviders | None = None,
+        after_pass: Callable[[str], None] | None = None,
     ) -> None:
         enc = settings.encryption
         self._kms = kms
+        self._after_pass = after_pass
         self.custom = enc.config_file is not None
         self._settings = settings
         self._ds = datastore
@@ -255,6 +259,8 @@ class EncryptionSupervisor:
 
     def progress(self, progress: ReencryptProgress) -> None:
         self._metrics.record(progress)
+        if progress.finished and self._after_pass is not None:
+            self._after_pass("re-encryption pass finished: keys changed")
         if progress.done == 0 and not progress.finished:
             self._pages = 0
             return
@@ -274,8 +280,11 @@ class EncryptionSupervisor:
             log.info("%s", progress_line(doc))
 
     async def step_done(self, step: Step, state: EncryptionState | None) -> None:
-        """Where the server acts on a saved step (events and snapshots hook in here)."""
+        """Where the server acts on a saved step: the pass's job ended (keys changed,
+        history compacted) -> a snapshot, when snapshots are on (the seed's advice)."""
         log.debug("encryption controller step %s done (%s)", step.action.value, step.reason)
+        if step.action in (Action.COMPACT, Action.FINISH) and self._after_pass is not None:
+            self._after_pass("re-encryption pass finished: keys changed")
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -93,3 +93,12 @@ async def test_a_keys_only_range_has_every_field_but_the_value(engine: Engine) -
     ]
     first = await engine.ds.range(engine.prefix, limit=1, keys_only=True)
     assert first.more and [kv.key for kv in first.kvs] == [engine.key("a")]
+
+
+async def test_the_empty_prefix_ranges_and_counts_every_key(engine: Engine) -> None:
+    await engine.ds.create(engine.key("x"), b"1")
+    await engine.ds.create(engine.key("y"), b"2")
+    page = await engine.ds.range("")
+    mine = [kv.key for kv in page.kvs if kv.key.startswith(engine.prefix)]
+    assert mine == [engine.key("x"), engine.key("y")]
+    assert await engine.ds.count("") >= 2

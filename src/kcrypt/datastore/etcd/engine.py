@@ -22,7 +22,7 @@ another client may still read that one revision, which is harmless.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from kcrypt.datastore.contract import (
     DeleteResult,
     Event,
     EventType,
+    Image,
     KeyValue,
     Page,
     PutIf,
@@ -47,6 +48,7 @@ from kcrypt.datastore.errors import (
 )
 from kcrypt.datastore.etcd.channel import METADATA, Channels, Stubs, parse_url
 from kcrypt.datastore.etcd.errors import Kind, classify, translate
+from kcrypt.datastore.etcd.maintenance import replay, save_snapshot
 from kcrypt.datastore.etcd.proto import kv_pb2, rpc_pb2
 from kcrypt.datastore.etcd.recovery import applied, first_event_after
 from kcrypt.datastore.etcd.txn import (
@@ -145,6 +147,11 @@ class EtcdDatastore:
     def _k(self, key: str) -> bytes:
         return self._ns + key.encode()
 
+    def _begin(self, prefix: str) -> bytes:
+        """The first key of a prefix scan; etcd refuses an empty key, and ``\0`` with
+        range end ``\0`` means every key (the prefix "" without a namespace)."""
+        return self._k(prefix) or b"\0"
+
     def _kv(self, kv: kv_pb2.KeyValue) -> KeyValue:
         return KeyValue(
             key=kv.key[len(self._ns) :].decode(),
@@ -221,8 +228,8 @@ class EtcdDatastore:
         revision: int = 0,
         keys_only: bool = False,
     ) -> Page:
-        begin = self._k(prefix)
-        end = prefix_end(begin)
+        begin = self._begin(prefix)
+        end = prefix_end(self._k(prefix))
         if start_after is not None:
             begin = max(begin, self._k(start_after) + b"\0")
         req = rpc_pb2.RangeRequest(
@@ -236,9 +243,11 @@ class EtcdDatastore:
         )
 
     async def count(self, prefix: str, *, revision: int = 0) -> int:
-        begin = self._k(prefix)
         req = rpc_pb2.RangeRequest(
-            key=begin, range_end=prefix_end(begin), revision=revision, count_only=True
+            key=self._begin(prefix),
+            range_end=prefix_end(self._k(prefix)),
+            revision=revision,
+            count_only=True,
         )
         return int((await self._range(req, revision)).count)
 
@@ -389,12 +398,11 @@ class EtcdDatastore:
     # ---- watch, leases, compaction -----------------------------------------
 
     def watch(self, prefix: str, *, start_revision: int) -> EtcdWatch:
-        begin = self._k(prefix)
         return EtcdWatch(
             self._ch,
             compacted=self._compacted,
-            key=begin,
-            range_end=prefix_end(begin),
+            key=self._begin(prefix),
+            range_end=prefix_end(self._k(prefix)),
             start_revision=start_revision,
             convert=self._event,
         )
@@ -457,6 +465,24 @@ class EtcdDatastore:
         except grpc.aio.AioRpcError as err:
             raise await self._error(err, revision=revision) from None
         self._compacted = max(self._compacted, revision)
+
+    def history(
+        self, prefix: str, *, start_revision: int, end_revision: int, superseded: bool = False
+    ) -> AsyncIterator[Event]:
+        return replay(
+            self._ch,
+            namespace=self._ns,
+            key=self._k(prefix),
+            range_end=prefix_end(self._k(prefix)) if prefix or self._ns else b"",
+            start=start_revision,
+            end=end_revision,
+            convert=self._event,
+            superseded=superseded,
+        )
+
+    async def snapshot(self, path: Path) -> Image:
+        """The whole cluster's backend (every namespace), as ``etcdctl snapshot save``."""
+        return await save_snapshot(self._ch, path)
 
     async def close(self) -> None:
         await self._ch.close()

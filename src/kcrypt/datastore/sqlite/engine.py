@@ -44,7 +44,7 @@ from kcrypt.datastore.sqlite import sql
 from kcrypt.datastore.sqlite.log import SqliteLog, translate
 from kcrypt.datastore.sqlite.schema import KCRYPT_DDL, KINE_DDL, SchemaProblem, check_tables
 
-__all__ = ["lock_path", "open_sqlite", "sqlite_endpoint"]
+__all__ = ["lock_path", "open_sqlite", "open_sqlite_image", "sqlite_endpoint"]
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -158,8 +158,19 @@ async def open_sqlite(
                 os.close(fd)
 
     log = SqliteLog(
-        reader, db, endpoint=endpoint, read_only=read_only, versions=versions, on_close=release
+        reader,
+        db,
+        endpoint=endpoint,
+        read_only=read_only,
+        versions=versions,
+        path=file,
+        on_close=release,
     )
     store = LogStructured(log, **options)
     store.start()
     return store
+
+
+async def open_sqlite_image(path: Path, **options: Any) -> LogStructured:
+    """An image :meth:`SqliteLog.snapshot` wrote is a kine file: open it read-only."""
+    return await open_sqlite(path, read_only=True, **options)

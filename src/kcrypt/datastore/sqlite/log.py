@@ -15,12 +15,16 @@ error names.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from urllib.parse import quote
 
 from kcrypt.datastore.contract import KeyValue
 from kcrypt.datastore.errors import CorruptStore, DatastoreError, Unavailable
@@ -28,7 +32,9 @@ from kcrypt.datastore.logstructured import Draft, Lease, Row
 from kcrypt.datastore.sqlite import sql
 from kcrypt.datastore.sqlite.commit import GroupCommit
 
-__all__ = ["SqliteLog", "SqliteWriter", "translate"]
+__all__ = ["IMAGE_KIND", "SqliteLog", "SqliteWriter", "backup", "translate"]
+
+IMAGE_KIND = "sqlite"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -59,6 +65,32 @@ def _translated(
             raise translate(exc, self.endpoint) from exc
 
     return wrapper
+
+
+def backup(source: Path, target: Path) -> int:
+    """Copy the database ``source`` to the new file ``target``; its revision.
+
+    One ``backup(pages=-1)`` step is one read transaction, i.e. one WAL
+    snapshot: consistent, and writers on other connections are not blocked.
+    A *stepped* backup restarts whenever another connection writes between
+    steps, and never finishes under a steady writer (research note §4), so it
+    is never used. The copy is switched to ``journal_mode=DELETE`` (one
+    self-contained file) and must pass ``integrity_check``.
+    """
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.close(fd)
+    uri = f"file:{quote(str(source))}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as src, closing(sqlite3.connect(target)) as dst:
+        src.execute("PRAGMA busy_timeout = 5000")
+        src.backup(dst, pages=-1)
+        dst.execute("PRAGMA journal_mode = DELETE")
+        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"the copy fails its integrity check: {check}")
+        revision = int(dst.execute(sql.CURRENT_REV).fetchone()[0] or 0)
+    with open(target, "rb") as f:
+        os.fsync(f.fileno())
+    return revision
 
 
 def _name(row: Row) -> str:
@@ -201,6 +233,14 @@ class _Reads:
         return [_row(t) for t in self._db.execute(query, args)]
 
     @_translated
+    def superseded(
+        self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int
+    ) -> list[Row]:
+        query = sql.superseded_sql(versions=self._versions, has_hi=hi is not None)
+        args = {"lo": lo, "hi": hi, "rev": revision, "upto": upto, "limit": limit}
+        return [_row(t) for t in self._db.execute(query, args)]
+
+    @_translated
     def live_with_lease(self, lease: int) -> list[Row]:
         return [_row(t) for t in self._db.execute(self._with_lease, (lease,))]
 
@@ -309,9 +349,11 @@ class SqliteLog(_Reads):
         endpoint: str,
         read_only: bool,
         versions: bool,
+        path: Path,
         on_close: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(reader, endpoint=endpoint, read_only=read_only, versions=versions)
+        self._path = path
         self._writer_db = writer
         self._on_close = on_close
         self._batch = GroupCommit(writer, translate=lambda exc: translate(exc, endpoint))
@@ -323,6 +365,15 @@ class SqliteLog(_Reads):
     async def writing(self) -> AsyncIterator[SqliteWriter]:
         async with self._batch.hold():
             yield self._writer
+
+    async def snapshot(self, path: Path) -> tuple[str, int]:
+        """:func:`backup` in a worker thread, on connections of its own."""
+        try:
+            revision = await asyncio.to_thread(backup, self._path, path)
+        except sqlite3.Error as exc:
+            path.unlink(missing_ok=True)
+            raise translate(exc, self.endpoint) from exc
+        return IMAGE_KIND, revision
 
     def close(self) -> None:
         try:

@@ -32,6 +32,7 @@ __all__ = [
     "latest_sql",
     "live_sql",
     "live_with_lease_sql",
+    "superseded_sql",
 ]
 
 MAX_REVISION = 2**62
@@ -164,6 +165,19 @@ def after_sql(*, versions: bool, has_hi: bool) -> str:
             AND kv.name >= :lo {"AND kv.name < :hi" if has_hi else ""}
             AND kv.name != '{COMPACT_REV_KEY}'
             AND (kv.deleted = 0 OR kv.prev_revision != 0)
+        ORDER BY kv.id LIMIT :limit"""
+
+
+def superseded_sql(*, versions: bool, has_hi: bool) -> str:
+    """Live-value rows in ``(:rev, :upto]`` under the prefix that a later row up to
+    ``:upto`` replaced or deleted -- history proper, current values left out --
+    in revision order, without old values (the ``prev_revision`` index finds the
+    replacing row)."""
+    return f"""{row_select(versions=versions, old_values=False)}
+        WHERE kv.id > :rev AND kv.id <= :upto
+            AND kv.name >= :lo {"AND kv.name < :hi" if has_hi else ""}
+            AND kv.name != '{COMPACT_REV_KEY}' AND kv.deleted = 0
+            AND EXISTS (SELECT 1 FROM kine AS s WHERE s.prev_revision = kv.id AND s.id <= :upto)
         ORDER BY kv.id LIMIT :limit"""
 
 

@@ -556,6 +556,11 @@ class MaintenanceStub:
                 request_serializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.StatusRequest.SerializeToString,
                 response_deserializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.Snapshot = channel.unary_stream(
+                '/etcdserverpb.Maintenance/Snapshot',
+                request_serializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.SnapshotRequest.SerializeToString,
+                response_deserializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.SnapshotResponse.FromString,
+                _registered_method=True)
 
 
 class MaintenanceServicer:
@@ -567,6 +572,14 @@ class MaintenanceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Snapshot(self, request, context):
+        """the whole backend as a stream: every blob in order, then one last message
+        whose blob is the sha256 of all the others (the file etcdctl snapshot save writes)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MaintenanceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -574,6 +587,11 @@ def add_MaintenanceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.StatusRequest.FromString,
                     response_serializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.StatusResponse.SerializeToString,
+            ),
+            'Snapshot': grpc.unary_stream_rpc_method_handler(
+                    servicer.Snapshot,
+                    request_deserializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.SnapshotRequest.FromString,
+                    response_serializer=kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.SnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -603,6 +621,33 @@ class Maintenance:
             '/etcdserverpb.Maintenance/Status',
             kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.StatusRequest.SerializeToString,
             kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Snapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/etcdserverpb.Maintenance/Snapshot',
+            kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.SnapshotRequest.SerializeToString,
+            kcrypt_dot_datastore_dot_etcd_dot_proto_dot_rpc__pb2.SnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,

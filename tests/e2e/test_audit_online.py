@@ -1,0 +1,34 @@
+"""``kcrypt audit`` against a running server: the same report, computed by the server."""
+
+from __future__ import annotations
+
+import json
+
+from .harness import KcryptServer, Kubectl
+from .snapshot_support import kcrypt
+
+
+def test_the_online_audit_reports_every_secret_under_the_write_key(
+    encrypted_server: KcryptServer, kubectl: Kubectl
+) -> None:
+    for i in range(3):
+        kubectl.run("create", "secret", "generic", f"audited-{i}", f"--from-literal=v={i}")
+    proc = kcrypt(
+        "audit",
+        "--data-dir",
+        str(encrypted_server.data_dir),
+        "--server",
+        encrypted_server.url,
+        "-o",
+        "json",
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    (row,) = [r for r in doc["rows"] if r["resource"] == "secrets" and r["count"]]
+    assert (row["provider"], row["key"], row["write"]) == ("aescbc", "aescbckey", True)
+    assert row["count"] >= 3 and row["stale"] == row["undecryptable"] == 0
+    assert doc["left"] is False
+
+    no_token = kcrypt("audit", "--server", encrypted_server.url, "--token", "wrong", check=False)
+    assert no_token.returncode == 1 and no_token.stderr.startswith("Error: ")
