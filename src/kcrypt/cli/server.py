@@ -82,7 +82,13 @@ def _parse_duration(ctx: click.Context, param: click.Parameter, value: str | Non
     "--token",
     "-t",
     envvar="KCRYPT_TOKEN",
-    help="Admin bearer token (default: generated on first start). [env: KCRYPT_TOKEN]",
+    help="Admin bearer token, at least 16 characters; it also seals the encryption keys in "
+    "the datastore (default: generated on first start). [env: KCRYPT_TOKEN]",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the token from this file (keeps it out of ps and shell history).",
 )
 @click.option(
     "--write-kubeconfig",
@@ -213,6 +219,7 @@ def server(
     https_listen_port: int,
     datastore_endpoint: str | None,
     token: str | None,
+    token_file: Path | None,
     write_kubeconfig: Path | None,
     write_kubeconfig_mode: int,
     secrets_encryption: bool,
@@ -248,6 +255,16 @@ def server(
     )
 
     _setup_logging(debug=debug)
+    if token_file is not None:
+        from kcrypt.server.token import read_token_file
+
+        if token is not None:
+            raise click.UsageError("give --token or --token-file, not both")
+        try:
+            token = read_token_file(token_file)
+        except KcryptError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
     settings = ServerSettings(
         data_dir=data_dir.absolute(),
         node_name=node_name or os.uname().nodename,

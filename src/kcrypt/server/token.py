@@ -16,9 +16,12 @@ from pathlib import Path
 from kcrypt.files import write_atomic
 from kcrypt.server.errors import InvalidSettings, TokenMismatch
 
-__all__ = ["ensure_token"]
+__all__ = ["MIN_TOKEN_LENGTH", "ensure_token", "read_token_file"]
 
 _TOKEN_BYTES = 32
+MIN_TOKEN_LENGTH = 16
+"""A token seals every encryption key in the datastore (scrypt makes guessing
+slow, not impossible): a short one would be the weakest link."""
 
 
 def ensure_token(path: Path, *, given: str | None) -> str:
@@ -30,6 +33,12 @@ def ensure_token(path: Path, *, given: str | None) -> str:
         given = given.strip()
         if not given or any(c.isspace() for c in given):
             raise InvalidSettings("--token must be non-empty and contain no whitespace")
+        if len(given) < MIN_TOKEN_LENGTH:
+            raise InvalidSettings(
+                f"--token must be at least {MIN_TOKEN_LENGTH} characters (got {len(given)}): "
+                "it seals every encryption key in the datastore; leave it out to have one "
+                "generated, or use e.g. 'openssl rand -hex 32'"
+            )
     if path.exists():
         stored = path.read_text(encoding="utf-8").strip()
         if stored:
@@ -39,3 +48,16 @@ def ensure_token(path: Path, *, given: str | None) -> str:
     token = given if given is not None else secrets.token_hex(_TOKEN_BYTES)
     write_atomic(path, (token + "\n").encode())
     return token
+
+
+def read_token_file(path: Path) -> str:
+    """``--token-file``: the token from a file, so it never shows in ``ps`` or shell history."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InvalidSettings(
+            f"--token-file {path}: {(exc.strerror or str(exc)).lower()}"
+        ) from None
+    if not text:
+        raise InvalidSettings(f"--token-file {path} is empty")
+    return text
