@@ -10,6 +10,7 @@ from kcrypt.apiserver.auth import TokenAuthenticator
 from kcrypt.apiserver.discovery import VERSION_INFO
 from kcrypt.apiserver.errors import ApiError, ApiserverError
 from kcrypt.apiserver.resources import DEFAULT_NAMESPACES, ensure_default_namespaces
+from kcrypt.apiserver.status import status
 
 __all__ = [
     "DEFAULT_NAMESPACES",
@@ -19,4 +20,5 @@ __all__ = [
     "TokenAuthenticator",
     "create_app",
     "ensure_default_namespaces",
+    "status",
 ]

@@ -18,7 +18,7 @@ import click
 from kcrypt.errors import KcryptError
 
 if TYPE_CHECKING:
-    from kcrypt.server.settings import Provider
+    from kcrypt.encryption import KeyProvider
 
 __all__ = ["server"]
 
@@ -223,7 +223,7 @@ def server(
     write_kubeconfig: Path | None,
     write_kubeconfig_mode: int,
     secrets_encryption: bool,
-    secrets_encryption_provider: Provider,
+    secrets_encryption_provider: KeyProvider,
     encryption_provider_config: Path | None,
     node_name: str | None,
     reload_interval: float,

@@ -33,10 +33,12 @@ from kcrypt.encryption.errors import (
 )
 from kcrypt.encryption.executor import pass_targets
 from kcrypt.encryption.hooks import ControllerHooks, Elector
+from kcrypt.encryption.keys import key_type
 from kcrypt.encryption.model import (
     ConfigKey,
     EncryptionState,
     KeyConfig,
+    KeyProvider,
     ProviderKeys,
     ReencryptJob,
     ReencryptProgress,
@@ -51,10 +53,16 @@ from kcrypt.encryption.service import EncryptionService
 from kcrypt.encryption.snapshots import keys_of_model
 from kcrypt.encryption.stages import Command, ParsedRequest, Stage, parse_request, request_body
 from kcrypt.encryption.statestore import STATE_KEY, StateStore
-from kcrypt.encryption.status import progress_line, render_json, render_text, status_document
+from kcrypt.encryption.status import (
+    progress_document,
+    progress_line,
+    render_json,
+    render_text,
+    status_document,
+)
 from kcrypt.encryption.steprecord import CONTROLLER_KEY
 from kcrypt.encryption.steps import Action, Facts, LocalFacts, Step, next_step
-from kcrypt.encryption.transitions import Plan, plan, removal
+from kcrypt.encryption.transitions import Plan, own_config_plan, plan, removal
 from kcrypt.encryption.usage import Proof, check_removable, key_prefix
 
 __all__ = [
@@ -80,6 +88,7 @@ __all__ = [
     "IncorrectStage",
     "KeyConfig",
     "KeyInUse",
+    "KeyProvider",
     "LocalFacts",
     "ParsedRequest",
     "Plan",
@@ -104,14 +113,17 @@ __all__ = [
     "config_sha256",
     "join_cluster",
     "key_prefix",
+    "key_type",
     "keys_of_model",
     "list_servers",
     "load_checkpoint",
     "next_step",
+    "own_config_plan",
     "parse_config",
     "parse_request",
     "pass_targets",
     "plan",
+    "progress_document",
     "progress_line",
     "prove_unused",
     "redacted_json",

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kcrypt.apiserver.status import status
+from kcrypt.apiserver import status
 from kcrypt.audit import audit_store, load_audit_config
 from kcrypt.datastore import Datastore
 from kcrypt.errors import KcryptError

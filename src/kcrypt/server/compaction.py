@@ -27,8 +27,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from kcrypt.datastore.contract import Datastore
-from kcrypt.datastore.errors import KeyExists
+from kcrypt.datastore import Datastore, KeyExists
 
 __all__ = ["COMPACTION_KEY", "CompactionResult", "Compactor"]
 

@@ -17,21 +17,21 @@ import logging
 from pathlib import Path
 
 from kcrypt.config import dump_json, generate
+from kcrypt.encryption import KeyProvider
 from kcrypt.files import write_atomic
-from kcrypt.server.settings import Provider
 
 __all__ = ["FIRST_KEY_NAMES", "ensure_encryption_config"]
 
 log = logging.getLogger("kcrypt.server")
 
-FIRST_KEY_NAMES: dict[Provider, str] = {
+FIRST_KEY_NAMES: dict[KeyProvider, str] = {
     "aescbc": "aescbckey",
     "aesgcm": "aesgcmkey",
     "secretbox": "secretboxkey",
 }
 
 
-def ensure_encryption_config(path: Path, *, provider: Provider) -> bool:
+def ensure_encryption_config(path: Path, *, provider: KeyProvider) -> bool:
     """Generate the config at ``path`` unless it exists; True when generated."""
     if path.exists() and path.stat().st_size > 0:
         return False

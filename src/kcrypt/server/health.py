@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from kcrypt.datastore.contract import Datastore
+from kcrypt.datastore import Datastore
 
 __all__ = ["Check", "health_routes"]
 

@@ -28,8 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from kcrypt.datastore.contract import Datastore
-from kcrypt.datastore.errors import DatastoreError, KeyExists, LeaseNotFound
+from kcrypt.datastore import Datastore, DatastoreError, KeyExists, LeaseNotFound
 from kcrypt.server.errors import ServerError
 
 __all__ = ["REENCRYPT_LEASE_KEY", "LeaderElection", "LeadershipLost"]

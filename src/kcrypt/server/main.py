@@ -43,8 +43,7 @@ from kcrypt.config import (
     build_transformers,
     load_file,
 )
-from kcrypt.datastore import open_datastore
-from kcrypt.datastore.contract import Datastore
+from kcrypt.datastore import Datastore, open_datastore
 from kcrypt.files import ensure_private_dir, write_atomic
 from kcrypt.kms import KMSProviders
 from kcrypt.server.audit_route import audit_routes

@@ -29,15 +29,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kcrypt.config import ConfigError, ConfigSnapshot, config_hash, load_file
-from kcrypt.config.model import ProviderConfiguration
-from kcrypt.datastore.contract import Datastore
-from kcrypt.encryption import Reencryptor, ReencryptProgress, pass_targets
-from kcrypt.encryption.errors import ReencryptInProgress, UnsupportedConfig
-from kcrypt.encryption.keys import key_type
-from kcrypt.encryption.stages import parse_request
-from kcrypt.encryption.status import progress_document
-from kcrypt.encryption.transitions import own_config_plan
+from kcrypt.config import ConfigError, ConfigSnapshot, ProviderConfiguration, config_hash, load_file
+from kcrypt.datastore import Datastore
+from kcrypt.encryption import (
+    ReencryptInProgress,
+    Reencryptor,
+    ReencryptProgress,
+    UnsupportedConfig,
+    key_type,
+    own_config_plan,
+    parse_request,
+    pass_targets,
+    progress_document,
+)
 from kcrypt.kms import KMSProviders, ProviderInfo
 
 __all__ = ["OwnConfigCommands"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+
+from kcrypt.encryption import KeyProvider
 
 __all__ = [
     "DEFAULT_RELOAD_INTERVAL",
@@ -20,14 +21,12 @@ __all__ = [
     "DatastoreSettings",
     "EncryptionSettings",
     "ListenSettings",
-    "Provider",
     "ServerPaths",
     "ServerSettings",
     "SnapshotSettings",
     "default_data_dir",
 ]
 
-Provider = Literal["aescbc", "aesgcm", "secretbox"]
 
 DEFAULT_RELOAD_INTERVAL = 2.0
 """Seconds between checks of the encryption config file. kube-apiserver polls
@@ -81,7 +80,7 @@ class EncryptionSettings:
     secrets_encryption: bool = False
     """Generate (once) and use ``server/cred/encryption-config.json`` like k3s."""
 
-    provider: Provider = "aescbc"
+    provider: KeyProvider = "aescbc"
     """Provider of the generated config's key (k3s's ``--secrets-encryption-provider``)."""
 
     config_file: Path | None = None

@@ -83,9 +83,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kcrypt.apiserver.status import status
+from kcrypt.apiserver import status
 from kcrypt.config import ConfigSnapshot, build_snapshot, config_hash
-from kcrypt.datastore.contract import Datastore
+from kcrypt.datastore import Datastore
 from kcrypt.encryption import (
     STATE_KEY,
     Action,
