@@ -178,7 +178,7 @@ class EtcdCluster:
 
     def status(self, member: int, timeout: float = 1.0) -> rpc_pb2.StatusResponse:
         with grpc.insecure_channel(self.endpoints[member]) as ch:
-            stub = rpc_pb2_grpc.MaintenanceStub(ch)
+            stub = rpc_pb2_grpc.MaintenanceStub(ch)  # type: ignore[no-untyped-call]
             resp: rpc_pb2.StatusResponse = stub.Status(rpc_pb2.StatusRequest(), timeout=timeout)
             return resp
 
@@ -213,7 +213,7 @@ class EtcdCluster:
                 raise RuntimeError(f"etcd member m{i} exited; log: {self._tail(i)}")
             try:
                 with grpc.insecure_channel(self.endpoints[i]) as ch:
-                    rpc_pb2_grpc.KVStub(ch).Range(
+                    rpc_pb2_grpc.KVStub(ch).Range(  # type: ignore[no-untyped-call]
                         rpc_pb2.RangeRequest(key=b"\0", count_only=True), timeout=1.0
                     )
                 pending.pop(0)

@@ -43,7 +43,7 @@ def _kubectl_create_secret_body() -> bytes:
         contentEncoding="",
         contentType="",
     )
-    return b"k8s\x00" + env.SerializeToString()
+    return bytes(b"k8s\x00" + env.SerializeToString())
 
 
 def test_protobuf_body_from_kubectl() -> None:

@@ -76,7 +76,7 @@ def test_build_rejects(resource: str, namespace: str | None, name: str) -> None:
 
 
 _SEGMENT = st.text(
-    alphabet=st.characters(blacklist_characters="/%", blacklist_categories=("Cs",)), min_size=1
+    alphabet=st.characters(blacklist_characters="/%", blacklist_categories=["Cs"]), min_size=1
 ).filter(lambda s: s not in (".", ".."))
 
 

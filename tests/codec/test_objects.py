@@ -152,7 +152,7 @@ def test_secret_string_data_passes_through() -> None:
 
 def test_managed_fields_keep_their_raw_json() -> None:
     obj = _secret()
-    fields = {"f:data": {".": {}, "f:a": {}}, "f:type": {}}
+    fields: dict[str, object] = {"f:data": {".": {}, "f:a": {}}, "f:type": {}}
     obj["metadata"]["managedFields"] = [
         {
             "manager": "kubectl",
@@ -178,7 +178,7 @@ def _with_unknown_fields(data: bytes) -> bytes:
     secret.ClearField("metadata")
     raw += secret.SerializeToString(deterministic=True) + b"\x9a\x06\x02hi"  # field 99, bytes
     env.raw = raw
-    return PROTOBUF_MAGIC + env.SerializeToString()
+    return bytes(PROTOBUF_MAGIC + env.SerializeToString())
 
 
 def test_unknown_fields_survive_a_round_trip() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,9 @@ from kcrypt.config import ConfigError, ConfigInvalid, ConfigLoadError, load, loa
 ENC = "encryptionconfig"
 
 
-def _expected(k8s_fixtures: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((k8s_fixtures / ENC / "expected-errors.json").read_text())
+def _expected(k8s_fixtures: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((k8s_fixtures / ENC / "expected-errors.json").read_text())
+    return doc
 
 
 def _valid_files(root: Path) -> list[Path]:
@@ -70,10 +72,10 @@ def test_invalid_fixture_fails_like_upstream(k8s_fixtures: Path, index: int) -> 
         assert f'encryption provider configuration file "{path}" is empty' in str(err.value)
         return
     assert match == "substring"
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ConfigError) as failure:
         load_file(path)
-    assert expected in str(err.value)
-    assert str(err.value).startswith("error while parsing file: ")
+    assert expected in str(failure.value)
+    assert str(failure.value).startswith("error while parsing file: ")
 
 
 def test_invalid_aes_gcm_full_message(k8s_fixtures: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,11 @@ from kcrypt.config import (
 CTX = b"/registry/secrets/default/s1"
 
 
-def _expected(root: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((root / "encryptionconfig" / "expected-errors.json").read_text())
+def _expected(root: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(
+        (root / "encryptionconfig" / "expected-errors.json").read_text()
+    )
+    return doc
 
 
 @pytest.mark.parametrize(

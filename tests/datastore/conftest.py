@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from engines import ALL_ENGINES, ENGINE_FACTORIES, ETCD_ENGINES, Engine
+
+from datastore.engines import ALL_ENGINES, ENGINE_FACTORIES, ETCD_ENGINES, Engine
 
 try:  # tests/etcd_cluster.py: the etcd launchers and their session fixtures
-    _etcd_cluster = importlib.import_module("etcd_cluster")
+    _etcd_cluster: types.ModuleType | None = importlib.import_module("etcd_cluster")
 except ModuleNotFoundError as exc:
     if exc.name != "etcd_cluster":
         raise  # the launcher exists but is broken: fail loudly, never skip

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from kubernetes import client, config, watch
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from .harness import KcryptServer
 

@@ -6,14 +6,14 @@ import pytest
 
 from kcrypt.encryption import EncryptionError, UnsupportedConfig
 from kcrypt.encryption.stages import Command, ParsedRequest, Stage
-from kcrypt.encryption.transitions import plan
+from kcrypt.encryption.transitions import Plan, plan
 
 from ._configs import cfg, make_key, spec
 
 
 def run(
     config: str | None, stage: Stage, command: Command, provider: str = "aescbc", **flags: bool
-):
+) -> Plan:
     return plan(
         cfg(config) if config else None,
         stage,
@@ -305,7 +305,16 @@ CASES = [
     [pytest.param(*c[1:], id=c[0]) for c in CASES],
 )
 def test_transitions(
-    config, stage, command, provider, flags, after, now, reencrypt, remove, then
+    config: str | None,
+    stage: Stage,
+    command: Command,
+    provider: str,
+    flags: dict[str, bool],
+    after: str,
+    now: Stage,
+    reencrypt: bool,
+    remove: bool,
+    then: Stage,
 ) -> None:
     out = run(config, stage, command, provider, **flags)
     assert spec(out.config) == after

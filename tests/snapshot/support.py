@@ -65,7 +65,13 @@ async def set_state(ds: Datastore, config: bytes, *, token: str = TOKEN) -> None
     store = StateStore(ds, sealer=TokenSealer(token, record_key=STATE_KEY))
     old, rev = await store.load()
     gen = old.generation + 1 if old else 1
-    state = EncryptionState(config, Stage.START, config_sha256(config), "aescbc", None, gen)
+    state = EncryptionState(
+        config=config,
+        stage=Stage.START,
+        config_hash=config_sha256(config),
+        provider="aescbc",
+        generation=gen,
+    )
     await store.save(state, mod_revision=rev)
 
 

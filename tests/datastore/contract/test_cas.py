@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engines import Engine
 
+from datastore.engines import Engine
 from kcrypt.datastore import KeyExists
 
 

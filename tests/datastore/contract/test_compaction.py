@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from engines import Engine, collect
 
+from datastore.engines import Engine, collect
 from kcrypt.datastore import Compacted, EventType
 
 

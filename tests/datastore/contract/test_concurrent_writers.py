@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engines import Engine
-
+from datastore.engines import Engine
 from kcrypt.datastore import KeyExists, PutIf
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from engines import Engine
 
+from datastore.engines import Engine
 from kcrypt.datastore import FutureRevision
 
 

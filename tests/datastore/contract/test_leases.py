@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from engines import Engine, collect
 
+from datastore.engines import Engine, collect
 from kcrypt.datastore import EventType, LeaseNotFound, PutIf
 
 

@@ -7,8 +7,7 @@ import asyncio
 import stat
 from pathlib import Path
 
-from engines import Engine
-
+from datastore.engines import Engine
 from kcrypt.datastore import EventType, open_image
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from engines import Engine
-
+from datastore.engines import Engine
 from kcrypt.datastore import PutIf
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engines import WAIT, Engine, collect
 
+from datastore.engines import WAIT, Engine, collect
 from kcrypt.datastore import EventType, PutIf
 
 

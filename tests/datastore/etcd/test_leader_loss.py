@@ -13,9 +13,9 @@ import asyncio
 import signal
 
 import pytest
-from engines import WAIT
 from etcd_cluster import EtcdCluster
 
+from datastore.engines import WAIT
 from kcrypt.datastore import PutIf
 from kcrypt.datastore.etcd import open_etcd
 

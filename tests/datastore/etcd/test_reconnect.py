@@ -6,9 +6,9 @@ import asyncio
 import signal
 
 import pytest
-from engines import WAIT
 from etcd_cluster import EtcdCluster
 
+from datastore.engines import WAIT
 from kcrypt.datastore import Event
 from kcrypt.datastore.etcd import open_etcd
 

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engines import collect
 
+from datastore.engines import collect
 from kcrypt.datastore import EventType, Unavailable, open_datastore
 from kcrypt.datastore.sqlite.schema import KINE_DDL
 
