@@ -19,7 +19,10 @@ size, in one run:
    (real CLI subprocess) re-encrypts everything; reported: the pass's rate
    (``kcrypt_reencrypt_*`` gauges: values / pass time), the CLI's wall time,
    and the server process's VmRSS before and VmHWM (peak) after, read from
-   ``/proc/<pid>/status``.
+   ``/proc/<pid>/status``; and where the CLI's wall time went: the controller's
+   steps as the server logs them (``step <action> done in <s>``: promote,
+   pass, scan = the key-removal proof, remove-key, compact) and the rest
+   (the CLI's own start, its polls, the servers applying each config).
 
 Then the kubectl procedure users run instead (k3s docs, Kubernetes docs) on a
 2,000-secret sample of the same store: ``prepare`` + ``rotate`` and
@@ -32,6 +35,7 @@ import argparse
 import asyncio
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,12 +48,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests")]
 
-from e2e.harness import KcryptServer, Kubectl  # noqa: E402
+from e2e.harness import KcryptServer, Kubectl, kcrypt_command  # noqa: E402
 from e2e.secrets_support import Cli, etcd_secrets, seed_store, sqlite_secrets  # noqa: E402
 from etcd_cluster import EtcdCluster  # noqa: E402
 from reencrypt_bench import raw_write_rate as raw_write_rate_of  # noqa: E402
 
 from kcrypt.datastore.endpoint import open_datastore  # noqa: E402
+
+STEP = re.compile(r"step (\S+) done in ([0-9.]+)s")
+
+
+def step_times(log: str) -> dict[str, float]:
+    """Seconds per controller step of the last job in the server's log."""
+    out: dict[str, float] = {}
+    for action, secs in STEP.findall(log):
+        out[action] = out.get(action, 0.0) + float(secs)
+    return out
 
 
 @dataclass
@@ -61,6 +75,7 @@ class Row:
     raw: float
     rss_before: float
     rss_peak: float
+    steps: dict[str, float]
 
 
 def proc_status_mib(pid: int, field: str) -> float:
@@ -107,6 +122,7 @@ def run_one(kind: str, n: int, base: Path) -> Row:
             assert server.process is not None
             pid = server.process.pid
             rss_before = proc_status_mib(pid, "VmRSS")
+            logged = len(server.log())
             t0 = time.perf_counter()
             Cli(server).ok("rotate-keys")
             wall = time.perf_counter() - t0
@@ -115,9 +131,19 @@ def run_one(kind: str, n: int, base: Path) -> Row:
             rewritten = server.metric("kcrypt_reencrypt_rewritten_objects") or 0
             rate = server.metric("kcrypt_reencrypt_rate_objects_per_second") or 0
             assert done == n and rewritten == n, (done, rewritten, n)
+            steps = step_times(server.log()[logged:])
         finally:
             server.stop()
-    return Row(kind, n, rate, wall, raw, rss_before, rss_peak)
+    return Row(kind, n, rate, wall, raw, rss_before, rss_peak, steps)
+
+
+def cli_start() -> float:
+    """Seconds for the CLI to start and exit (what every command pays before its work)."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        [*kcrypt_command(), "secrets-encrypt", "--help"], check=True, capture_output=True
+    )
+    return time.perf_counter() - t0
 
 
 def kubectl_replace(kind: str, n: int, base: Path) -> tuple[float, int]:
@@ -156,6 +182,7 @@ def main() -> None:
     ap.add_argument("--store", action="append", choices=["sqlite", "etcd"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
     ap.add_argument("--replace", type=int, default=2_000, help="kubectl replace sample size")
+    ap.add_argument("--no-replace", action="store_true", help="skip the kubectl sample")
     args = ap.parse_args()
     stores = args.store or ["sqlite", "etcd"]
     load = os.getloadavg()[0]
@@ -170,19 +197,37 @@ def main() -> None:
         "| pass / raw | server RSS before MiB | server peak RSS (VmHWM) MiB |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    rows: list[Row] = []
     for kind in stores:
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix="kcrypt-se-bench-", dir="/var/tmp") as d:
                 r = run_one(kind, n, Path(d))
+            rows.append(r)
             print(
                 f"| {r.store} | {r.n:,} | {r.pass_rate:,.0f} | {r.wall:.1f} | {r.raw:,.0f} "
                 f"| {r.pass_rate / r.raw:.2f} | {r.rss_before:.0f} | {r.rss_peak:.0f} |",
                 flush=True,
             )
+        print()
+    print(f"CLI start (secrets-encrypt --help): {cli_start():.2f} s")
+    print()
+    print(
+        "| store | secrets | CLI wall s | promote s | pass s | proof (scan) s | remove-key s "
+        "| compact s | outside the pass s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        st = r.steps
+        print(
+            f"| {r.store} | {r.n:,} | {r.wall:.2f} | {st.get('promote', 0):.2f} "
+            f"| {st.get('pass', 0):.2f} | {st.get('scan', 0):.2f} | {st.get('remove-key', 0):.2f} "
+            f"| {st.get('compact', 0):.2f} | {r.wall - st.get('pass', 0):.2f} |",
+            flush=True,
+        )
     print()
     print("| store | kubectl replace sample | secrets/s | values moved to the new key |")
     print("|---|---:|---:|---:|", flush=True)
-    for kind in stores:
+    for kind in [] if args.no_replace else stores:
         with tempfile.TemporaryDirectory(prefix="kcrypt-se-bench-", dir="/var/tmp") as d:
             rate, moved = kubectl_replace(kind, args.replace, Path(d))
         print(f"| {kind} | {args.replace:,} | {rate:,.0f} | {moved:,} |", flush=True)

@@ -98,6 +98,7 @@ class Executor:
         assert state is not None
         new: EncryptionState | None = None
         now = self._clock()
+        started = time.monotonic()
         if step.action is Action.ROTATE:
             decision = decide(
                 state,
@@ -129,7 +130,9 @@ class Executor:
         if new is not None:
             self._snapshots.get(new.config)  # refuse what kube-apiserver would refuse
             await self._store.save(new, mod_revision=revision)
-            log.info("%s: %s", step.action.value, step.message)
+        log.info(
+            "step %s done in %.3fs: %s", step.action.value, time.monotonic() - started, step.message
+        )
         try:
             await self._hooks.step_done(step, new)
         except Exception:
