@@ -20,6 +20,10 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
   whether keys remain. Reading at a compacted revision raises ``Compacted``.
   ``keys_only=True`` returns every field but the value (``b""``), for
   listings that need revisions only.
+* ``written_since(prefix, revision=R, excluding=ranges)`` lists the live keys
+  under ``prefix`` whose ``mod_revision`` is above R and inside none of the
+  inclusive revision ranges given (a writer's own writes), with their values:
+  what *others* wrote since R, without reading everything that changed.
 * ``create`` fails with ``KeyExists`` when the key is live.
 * ``update`` succeeds only if the key's current ``mod_revision`` equals the one
   given; on failure it returns the current value (``None`` when deleted), so
@@ -188,6 +192,14 @@ class Datastore(Protocol):
     ) -> Page: ...
 
     async def count(self, prefix: str, *, revision: int = 0) -> int: ...
+
+    async def written_since(
+        self,
+        prefix: str,
+        *,
+        revision: int,
+        excluding: Sequence[tuple[int, int]] = (),
+    ) -> list[KeyValue]: ...
 
     async def create(self, key: str, value: bytes, *, lease: int = 0) -> int:
         """Returns the new revision; raises KeyExists."""

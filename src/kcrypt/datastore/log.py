@@ -126,6 +126,12 @@ class LogReads(Protocol):
 
     def count(self, lo: str, hi: str | None, *, revision: int) -> int: ...
 
+    def written_since(
+        self, lo: str, hi: str | None, *, revision: int, excluding: Sequence[tuple[int, int]]
+    ) -> list[Row]:
+        """Current live rows of names in range whose id > revision, outside ``excluding``."""
+        ...
+
     def after(self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int) -> list[Row]:
         """Rows with ``revision < id <= upto`` in id order, at most ``limit``."""
         ...

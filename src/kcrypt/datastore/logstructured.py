@@ -213,6 +213,18 @@ class LogStructured:
             rows = rows[:limit]
         return Page(tuple(r.kv() for r in rows), rev, more)
 
+    async def written_since(
+        self,
+        prefix: str,
+        *,
+        revision: int,
+        excluding: Sequence[tuple[int, int]] = (),
+    ) -> list[KeyValue]:
+        self._check_open()
+        lo, hi = prefix_bounds(prefix)
+        rows = self._log.written_since(lo, hi, revision=revision, excluding=excluding)
+        return [r.kv() for r in rows]
+
     async def count(self, prefix: str, *, revision: int = 0) -> int:
         self._check_open()
         lo, hi = prefix_bounds(prefix)

@@ -100,6 +100,14 @@ class MemoryLog:
                     break
         return out
 
+    def written_since(
+        self, lo: str, hi: str | None, *, revision: int, excluding: Sequence[tuple[int, int]]
+    ) -> list[Row]:
+        rows = self.live(lo, hi, after=None, limit=0, revision=0)
+        return [
+            r for r in rows if r.id > revision and not any(a <= r.id <= b for a, b in excluding)
+        ]
+
     def count(self, lo: str, hi: str | None, *, revision: int) -> int:
         return len(self.live(lo, hi, after=None, limit=0, revision=revision))
 

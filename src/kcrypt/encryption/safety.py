@@ -10,9 +10,11 @@ The proof reuses what the pass saw (:func:`prove_unused`). A pass that
 finished with no unreadable value left every value it saw under the write
 key, so only values written *since the pass began* by someone else can hold
 another key: those whose ``mod_revision`` is above the checkpoint's
-``start_revision`` and is not one of the pass's own rewrites. A keys-only
-listing finds them and only they are read. Without that record (an older
-checkpoint) the proof is :func:`scan_key_usage`, a full scan.
+``start_revision`` and is not one of the pass's own rewrites. The datastore
+lists exactly those (``written_since``, filtered inside SQLite or on
+revisions only for etcd), so the pass's own rewrites are never read again.
+Without that record (an older checkpoint) the proof is :func:`scan_key_usage`,
+a full scan.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from kcrypt.datastore.contract import Datastore
-from kcrypt.encryption.checkpoint import Checkpoint, written_by_pass
+from kcrypt.encryption.checkpoint import Checkpoint
 from kcrypt.encryption.usage import UNKNOWN_PREFIX, Proof
 from kcrypt.envelope import EnvelopeError, parse_prefix
 
@@ -73,7 +75,6 @@ async def prove_unused(
     ckpt: Checkpoint,
     *,
     known_names: Iterable[str] = (),
-    page_size: int = 5000,
 ) -> Proof:
     """Key usage of every value the finished pass ``ckpt`` does not vouch for."""
     names = tuple(known_names)
@@ -85,18 +86,10 @@ async def prove_unused(
     counts: Counter[str] = Counter()
     checked = 0
     for prefix in ckpt.prefixes:
-        after: str | None = None
-        while True:
-            page = await datastore.range(prefix, start_after=after, limit=page_size, keys_only=True)
-            for kv in page.kvs:
-                rev = kv.mod_revision
-                if rev <= ckpt.start_revision or written_by_pass(ckpt, rev):
-                    continue
-                current = await datastore.get(kv.key)
-                if current is not None:
-                    checked += 1
-                    _count(counts, current.value, names)
-            if not page.more or not page.kvs:
-                break
-            after = page.kvs[-1].key
+        others = await datastore.written_since(
+            prefix, revision=ckpt.start_revision, excluding=ckpt.written
+        )
+        for kv in others:
+            checked += 1
+            _count(counts, kv.value, names)
     return Proof(config_hash=ckpt.config_hash, usage=dict(counts), checked=checked, full=False)

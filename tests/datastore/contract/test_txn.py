@@ -78,3 +78,25 @@ async def test_each_applied_put_reports_the_revision_it_got(engine: Engine) -> N
         if revision:
             assert current[put.key] == revision
     assert max(res.revisions) == res.revision
+
+
+async def test_written_since_lists_what_others_wrote_not_my_own_puts(engine: Engine) -> None:
+    """The key-removal proof's question: who wrote under the prefix since R, except me?"""
+    await engine.ds.txn_put([PutIf(engine.key(f"k{i}"), b"old", 0) for i in range(6)])
+    start = await engine.ds.revision()
+    page = await engine.ds.range(engine.prefix)
+    mine = await engine.ds.txn_put([PutIf(kv.key, b"mine", kv.mod_revision) for kv in page.kvs])
+    others = await engine.ds.create(engine.key("k9"), b"theirs")
+    k3 = await engine.ds.get(engine.key("k3"))
+    assert k3 is not None
+    await engine.ds.update(engine.key("k3"), b"theirs too", mod_revision=k3.mod_revision)
+    await engine.ds.delete(engine.key("k4"))
+    ranges = [(min(mine.revisions), max(mine.revisions))]
+    found = await engine.ds.written_since(engine.prefix, revision=start, excluding=ranges)
+    assert [(kv.key, kv.value) for kv in found] == [
+        (engine.key("k3"), b"theirs too"),
+        (engine.key("k9"), b"theirs"),
+    ]
+    assert others > start
+    everything = await engine.ds.written_since(engine.prefix, revision=start)
+    assert len(everything) == 6  # k0-k2, k3, k5 (mine, k3 theirs) and k9; k4 is gone

@@ -21,6 +21,7 @@ another client may still read that one revision, which is harmless.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -241,6 +242,32 @@ class EtcdDatastore:
             revision=revision or int(resp.header.revision),
             more=bool(resp.more),
         )
+
+    async def written_since(
+        self,
+        prefix: str,
+        *,
+        revision: int,
+        excluding: Sequence[tuple[int, int]] = (),
+    ) -> list[KeyValue]:
+        # etcd filters on min_mod_revision; the exclusion is applied here, on
+        # revisions only, and just the survivors' values are read.
+        begin = self._k(prefix)
+        req = rpc_pb2.RangeRequest(
+            key=begin, range_end=prefix_end(begin), keys_only=True, min_mod_revision=revision + 1
+        )
+        resp = await self._range(req)
+        ranges = sorted(excluding)
+        starts = [a for a, _ in ranges]
+        out: list[KeyValue] = []
+        for kv in resp.kvs:
+            i = bisect.bisect_right(starts, kv.mod_revision) - 1
+            if i >= 0 and kv.mod_revision <= ranges[i][1]:
+                continue
+            current = await self.get(self._kv(kv).key)
+            if current is not None and current.mod_revision > revision:
+                out.append(current)
+        return out
 
     async def count(self, prefix: str, *, revision: int = 0) -> int:
         req = rpc_pb2.RangeRequest(

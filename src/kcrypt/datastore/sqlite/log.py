@@ -221,6 +221,15 @@ class _Reads:
             self._db.execute("COMMIT")
 
     @_translated
+    def written_since(
+        self, lo: str, hi: str | None, *, revision: int, excluding: Sequence[tuple[int, int]]
+    ) -> list[Row]:
+        query = sql.written_since_sql(versions=self._versions, has_hi=hi is not None)
+        ranges = json.dumps(list(excluding))
+        args = {"lo": lo, "hi": hi, "rev": sql.MAX_REVISION, "since": revision, "ranges": ranges}
+        return sorted((_row(t) for t in self._db.execute(query, args)), key=_name)
+
+    @_translated
     def count(self, lo: str, hi: str | None, *, revision: int) -> int:
         query = sql.count_sql(has_hi=hi is not None)
         found = self._db.execute(query, {"lo": lo, "hi": hi, "rev": revision}).fetchone()

@@ -152,6 +152,24 @@ def live_sql(
     return f"{select} WHERE kv.id IN ({ids})"
 
 
+def written_since_sql(*, versions: bool, has_hi: bool) -> str:
+    """Current live rows in the range whose id is above ``:since`` and in none of the
+    inclusive ranges of the JSON array ``:ranges``. The candidates come from the
+    name index alone and are filtered in SQLite (the ranges parsed once), so a
+    re-encryption pass's own rewrites are never read as rows, let alone turned
+    into Python objects."""
+    ids = _newest_ids(has_hi=has_hi, has_after=False, limited=False)
+    select = row_select(versions=versions, old_values=False)
+    return f"""WITH r(a, b) AS MATERIALIZED (
+            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+            FROM json_each(:ranges)),
+        c(id) AS ({ids})
+        {select} WHERE kv.id IN (
+            SELECT c.id FROM c WHERE c.id > :since
+                AND NOT EXISTS (SELECT 1 FROM r WHERE c.id BETWEEN r.a AND r.b))
+        AND kv.deleted = 0"""
+
+
 def count_sql(*, has_hi: bool) -> str:
     ids = _newest_ids(has_hi=has_hi, has_after=False, limited=False)
     return f"SELECT COUNT(*) FROM kine AS kv WHERE kv.id IN ({ids}) AND kv.deleted = 0"
