@@ -17,7 +17,7 @@ from kcrypt.datastore.endpoint import open_datastore
 from kcrypt.encryption import Action, EncryptionState, Step, parse_config
 
 from ._node import Node, body
-from .test_procedures import PREFIX, first_boot, seed_values
+from .test_procedures import PREFIX, assert_store, first_boot, seed_values
 
 
 def history_rows(db: Path) -> list[bytes]:
@@ -124,5 +124,45 @@ async def test_a_stop_between_key_removal_and_compaction_resumes_with_the_compac
     assert [s.action for s in again.hooks.steps] == [Action.COMPACT]
     assert (await again.status())["stage"] == "reencrypt_finished"
     assert not [v for v in history_rows(db) if v.startswith(old_prefix)]
+    await again.close()
+    await ds.close()
+
+
+@pytest.mark.parametrize(
+    "after", [Action.PROMOTE, Action.PASS, Action.SCAN, Action.REMOVE_KEY, Action.COMPACT]
+)
+async def test_a_stop_after_any_step_resumes_at_the_next_one(tmp_path: Path, after: Action) -> None:
+    """The controller remembers nothing: whatever step it stopped after, a new one
+    (a restarted server) takes the remaining steps and every value stays readable."""
+    ds = await open_datastore(f"sqlite://{tmp_path}/state.db")
+    path = tmp_path / "cred/encryption-config.json"
+    boot = first_boot(path)
+    await seed_values(ds, config=boot)
+    node = await Node(ds, path).start()
+    stopped = asyncio.Event()
+    real = node.hooks.step_done
+
+    async def stop_after(step: Step, state: EncryptionState | None) -> None:
+        await real(step, state)
+        if step.action is after:
+            stopped.set()
+            await asyncio.Event().wait()
+
+    node.hooks.step_done = stop_after  # type: ignore[method-assign]
+    await node.svc.apply(body("rotate-keys"))
+    await asyncio.wait_for(stopped.wait(), 30)
+    await node.close()
+    order = [Action.PROMOTE, Action.PASS, Action.SCAN, Action.REMOVE_KEY, Action.COMPACT]
+    again = await Node(ds, path).start()
+    await again.settle()
+    done = [s.action for s in again.hooks.steps]
+    # the proof is kept in memory: a restart after the scan proves again
+    expected = order[order.index(after) + 1 :]
+    if after is Action.SCAN:
+        expected = [Action.SCAN, *expected]
+    assert done == expected
+    status = await again.status()
+    assert status["stage"] == "reencrypt_finished" and "inactivekeys" not in status
+    await assert_store(ds, again.config)
     await again.close()
     await ds.close()
