@@ -17,7 +17,7 @@ from kcrypt.datastore.contract import KeyValue
 __all__ = ["Draft", "Lease", "Log", "LogReads", "LogWriter", "Row", "prefix_bounds"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Draft:
     """A row about to be appended (kine's columns plus the derived ``version``).
 

@@ -91,7 +91,7 @@ def _event(row: Row) -> Event:
 
 def _tombstone(cur: Row) -> Draft:
     return Draft(
-        cur.name,
+        name=cur.name,
         created=False,
         deleted=True,
         create_revision=cur.create_revision,
@@ -108,9 +108,19 @@ def _put(name: str, value: bytes, lease: int, cur: Row | None) -> Draft:
     """A create (``cur`` absent or a tombstone) or an update of ``cur``."""
     if cur is None or cur.deleted:
         prev = cur.id if cur is not None else 0
-        return Draft(name, True, False, 0, prev, lease, value, b"", 1)
+        return Draft(
+            name=name,
+            created=True,
+            deleted=False,
+            create_revision=0,
+            prev_revision=prev,
+            lease=lease,
+            value=value,
+            old_value=b"",
+            version=1,
+        )
     return Draft(
-        name,
+        name=name,
         created=False,
         deleted=False,
         create_revision=cur.create_revision,
