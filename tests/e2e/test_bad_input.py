@@ -112,8 +112,8 @@ def test_a_missing_config_file_at_start_is_a_clear_error(tmp_path: Path) -> None
 def test_a_different_token_than_the_stored_one_is_refused(tmp_path: Path) -> None:
     stored = tmp_path / "data" / "server" / "token"
     stored.parent.mkdir(parents=True)
-    stored.write_text("first-token\n")
-    proc = run_kcrypt_server(tmp_path, "--token", "second-token")
+    stored.write_text("first-token-0123456789\n")
+    proc = run_kcrypt_server(tmp_path, "--token", "second-token-0123456789")
     assert proc.returncode == 1
     assert "does not match the token stored in" in proc.stderr
     assert "first-token" not in proc.stderr
