@@ -202,7 +202,7 @@ class EncryptionSupervisor:
                 datastore=datastore,
                 snapshot=lambda: registry.current,
                 kms=kms,
-                on_progress=self.progress,
+                on_progress=self._own_progress,
             )
         else:
             ttl = enc.server_lease_ttl
@@ -257,10 +257,14 @@ class EncryptionSupervisor:
         self._reload_metrics.record_success(snapshot.hash)
         log.info("encryption config %s applied (hash %s)", self.path, snapshot.hash)
 
+    def _own_progress(self, progress: ReencryptProgress) -> None:
+        """A pass over the operator's own config: progress, then a snapshot at its end."""
+        self.progress(progress)
+        if progress.finished and self._after_pass is not None:
+            self._after_pass("re-encryption pass finished: values moved to the write key")
+
     def progress(self, progress: ReencryptProgress) -> None:
         self._metrics.record(progress)
-        if progress.finished and self._after_pass is not None:
-            self._after_pass("re-encryption pass finished: keys changed")
         if progress.done == 0 and not progress.finished:
             self._pages = 0
             return
