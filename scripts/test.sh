@@ -15,4 +15,8 @@ $V/coverage run -m pytest "${UNIT[@]}" "$@"
 $V/coverage report
 echo "== pytest (the rest: datastore engines, storage, API, servers, e2e, HA, tools)"
 ignore=(); for d in "${UNIT[@]}"; do ignore+=(--ignore "$d"); done
-$V/python -m pytest "${ignore[@]}" "$@"
+# Two workers, one test file each at a time: most of these tests wait on real servers,
+# etcd members and fsyncs, so two run in about the time of one (KCRYPT_TEST_WORKERS=0: serial).
+workers=${KCRYPT_TEST_WORKERS:-2}
+par=(); [ "$workers" = "0" ] || par=(-n "$workers" --dist loadfile)
+$V/python -m pytest "${par[@]}" "${ignore[@]}" "$@"
