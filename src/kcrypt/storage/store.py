@@ -69,6 +69,8 @@ UpdateFn = Callable[[Obj], Obj | Awaitable[Obj]]
 """Given the current object (a private copy), return the desired one, or raise."""
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
+MAX_REVISION = 2**63 - 1
+"""etcd's revisions are int64; no store ever gets here."""
 
 
 class ObjectStore:
@@ -357,7 +359,6 @@ class ObjectStore:
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector, resource=resource)
         key_prefix = self._list_prefix(resource, namespace)
-        transformer = self.transformers.for_resource(resource)
         if resource_version in (None, "", "0"):
             listed = await self.list(
                 resource,
@@ -369,15 +370,20 @@ class ObjectStore:
                 yield WatchEvent("ADDED", obj)
             start = int(listed.resource_version) + 1
         else:
-            start = parse_rv(resource_version) + 1
+            # A revision no datastore will reach (beyond int64) waits for ever,
+            # as kube-apiserver's watch on a future resourceVersion does.
+            start = min(parse_rv(resource_version) + 1, MAX_REVISION)
+        registry = self.transformers
         changes = watch_changes(
             self.datastore,
             key_prefix,
-            lambda kv: self._read(resource, transformer, kv).obj,
+            # The live transformers for every event, never the set the watch
+            # started with: a watch outlives key rotations (see watching.py).
+            lambda kv: self._read(resource, registry.for_resource(resource), kv).obj,
             start_revision=start,
             labels=labels,
             fields=fields,
-            resource_version=resource_version,
+            resource_version=resource_version or str(start - 1),
         )
         async with aclosing(changes) as events:
             async for event in events:
