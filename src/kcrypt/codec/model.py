@@ -120,6 +120,44 @@ NAMESPACE = Schema(
     type_meta=True,
 )
 
+_OBJECT_REFERENCE = Schema(
+    (
+        Field("kind", T.STR),
+        Field("namespace", T.STR),
+        Field("name", T.STR),
+        Field("uid", T.STR),
+        Field("apiVersion", T.STR),
+        Field("resourceVersion", T.STR),
+        Field("fieldPath", T.STR),
+    )
+)
+
+EVENT = Schema(
+    (
+        _METADATA,
+        Field("involvedObject", T.MSG, sub=_OBJECT_REFERENCE),
+        Field("reason", T.STR),
+        Field("message", T.STR),
+        Field("source", T.MSG, sub=Schema((Field("component", T.STR), Field("host", T.STR)))),
+        Field("firstTimestamp", T.TIME),
+        Field("lastTimestamp", T.TIME),
+        Field("count", T.INT),
+        Field("type", T.STR),
+        Field("eventTime", T.MICROTIME),
+        Field(
+            "series",
+            T.MSG,
+            pointer=True,
+            sub=Schema((Field("count", T.INT), Field("lastObservedTime", T.MICROTIME))),
+        ),
+        Field("action", T.STR),
+        Field("related", T.MSG, pointer=True, sub=_OBJECT_REFERENCE),
+        Field("reportingComponent", T.STR, omitempty=False),
+        Field("reportingInstance", T.STR, omitempty=False),
+    ),
+    type_meta=True,
+)
+
 _STATUS_DETAILS = Schema(
     (
         Field("name", T.STR),
@@ -170,6 +208,7 @@ OBJECT_TYPES: dict[tuple[str, str], TypeInfo] = {
         TypeInfo("v1", "Secret", SECRET, core_pb2.Secret),
         TypeInfo("v1", "ConfigMap", CONFIG_MAP, core_pb2.ConfigMap),
         TypeInfo("v1", "Namespace", NAMESPACE, core_pb2.Namespace),
+        TypeInfo("v1", "Event", EVENT, core_pb2.Event),
     )
 }
 """Kinds that are stored under /registry."""
@@ -182,6 +221,7 @@ TYPES: dict[tuple[str, str], TypeInfo] = {
             TypeInfo("v1", "SecretList", _list_of(SECRET), core_pb2.SecretList),
             TypeInfo("v1", "ConfigMapList", _list_of(CONFIG_MAP), core_pb2.ConfigMapList),
             TypeInfo("v1", "NamespaceList", _list_of(NAMESPACE), core_pb2.NamespaceList),
+            TypeInfo("v1", "EventList", _list_of(EVENT), core_pb2.EventList),
             TypeInfo("v1", "Status", STATUS, meta_pb2.Status),
         )
     },

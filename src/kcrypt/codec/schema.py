@@ -50,7 +50,7 @@ __all__ = [
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _GO_ZERO_TIME_UNIX = -62135596800  # time.Time{} (0001-01-01T00:00:00Z) as Unix seconds
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})\Z"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z"
 )
 
 
@@ -59,6 +59,7 @@ class T(enum.Enum):
     INT = "integer"
     BOOL = "boolean"
     TIME = "timestamp"
+    MICROTIME = "timestamp with microseconds"
     STR_MAP = "map of strings"
     BYTES_MAP = "map of base64 strings"
     STR_LIST = "list of strings"
@@ -131,6 +132,23 @@ def _format_seconds(seconds: int) -> str:
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
+def format_micro_time(ts: Message, path: str) -> str | None:
+    """metav1.MicroTime as JSON: ``2006-01-02T15:04:05.000000Z``, None for the zero time."""
+    text = format_time(ts, path)
+    if text is None:
+        return None
+    micros = int(getattr(ts, "nanos")) // 1000  # noqa: B009 (generated attribute)
+    return f"{text[:-1]}.{micros:06d}Z"
+
+
+def parse_micro_time(value: object, path: str) -> tuple[int, int]:
+    """RFC3339 with up to microseconds -> (Unix seconds, nanos), as MicroTime keeps it."""
+    seconds = parse_time(value, path)
+    m = _RFC3339.match(str(value))
+    fraction = (m.group(7) if m else None) or ""
+    return seconds, int((fraction + "000000")[:6]) * 1000
+
+
 def parse_time(value: object, path: str) -> int:
     """RFC3339 (as Go's time.RFC3339 parses it) to Unix seconds, fraction dropped."""
     if not isinstance(value, str):
@@ -138,7 +156,7 @@ def parse_time(value: object, path: str) -> int:
     m = _RFC3339.match(value)
     if m is None:
         raise InvalidObjectError(path, "timestamp is not RFC3339 (2006-01-02T15:04:05Z07:00)")
-    y, mo, d, h, mi, s, zone = m.groups()
+    y, mo, d, h, mi, s, _fraction, zone = m.groups()
     try:
         t = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=UTC)
     except ValueError:
@@ -185,6 +203,8 @@ def walk_to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]
             out[key] = walk_to_json(value, sub, join_path(path, key))
         elif t is T.TIME:
             out[key] = format_time(value, join_path(path, key))
+        elif t is T.MICROTIME:
+            out[key] = format_micro_time(value, join_path(path, key))
         elif t is T.STR_MAP:
             if value:
                 out[key] = {_text(k): _text(value[k]) for k in sorted(value)}
@@ -284,6 +304,13 @@ def from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None
                     if seconds != _GO_ZERO_TIME_UNIX:
                         ts.seconds = seconds
                         ts.nanos = 0
+            elif t is T.MICROTIME:
+                ts = getattr(msg, name)
+                ts.SetInParent()
+                if value is not None:
+                    seconds, nanos = parse_micro_time(value, p)
+                    if seconds != _GO_ZERO_TIME_UNIX:
+                        ts.seconds, ts.nanos = seconds, nanos
             elif t in (T.STR_MAP, T.BYTES_MAP):
                 _want(value, Mapping, "an object", p)
                 target = getattr(msg, name)
