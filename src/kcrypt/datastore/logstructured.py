@@ -205,9 +205,11 @@ class LogStructured:
             rows = rows[:limit]
         return Page(tuple(r.kv() for r in rows), rev, more)
 
-    async def count(self, prefix: str, *, revision: int = 0) -> int:
+    async def count(self, prefix: str, *, start_after: str | None = None, revision: int = 0) -> int:
         self._check_open()
         lo, hi = prefix_bounds(prefix)
+        if start_after is not None and start_after >= lo:
+            lo = start_after + "\0"
         return self._log.count(lo, hi, revision=self._read_revision(revision))
 
     # -- writes --------------------------------------------------------------

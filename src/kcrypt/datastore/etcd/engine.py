@@ -232,11 +232,12 @@ class EtcdDatastore:
             more=bool(resp.more),
         )
 
-    async def count(self, prefix: str, *, revision: int = 0) -> int:
+    async def count(self, prefix: str, *, start_after: str | None = None, revision: int = 0) -> int:
         begin = self._k(prefix)
-        req = rpc_pb2.RangeRequest(
-            key=begin, range_end=prefix_end(begin), revision=revision, count_only=True
-        )
+        end = prefix_end(begin)
+        if start_after is not None and start_after >= prefix:
+            begin = self._k(start_after) + b"\0"
+        req = rpc_pb2.RangeRequest(key=begin, range_end=end, revision=revision, count_only=True)
         return int((await self._range(req, revision)).count)
 
     # ---- compared writes ---------------------------------------------------
