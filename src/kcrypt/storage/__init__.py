@@ -17,6 +17,7 @@ from kcrypt.storage.errors import (
     Invalid,
     NotFound,
     StorageError,
+    TooLargeResourceVersion,
 )
 from kcrypt.storage.metrics import StorageMetrics
 from kcrypt.storage.selectors import (
@@ -45,6 +46,7 @@ __all__ = [
     "Preconditions",
     "StorageError",
     "StorageMetrics",
+    "TooLargeResourceVersion",
     "TransformerRegistry",
     "TransformerSource",
     "UpdateFn",

@@ -16,11 +16,13 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ObjectList:
-    """One page: ``continue_token`` is ``""`` on the last page."""
+    """One page: ``continue_token`` is ``""`` on the last page; ``remaining_item_count``
+    is set on pages with a token and no selector (kube-apiserver's estimate)."""
 
     items: tuple[Obj, ...]
     resource_version: str
     continue_token: str = ""
+    remaining_item_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
