@@ -19,6 +19,13 @@ from kcrypt.storage.errors import (
     StorageError,
     TooLargeResourceVersion,
 )
+from kcrypt.storage.events import (
+    DEFAULT_EVENT_TTL,
+    EventLeases,
+    EventRecorder,
+    InvolvedObject,
+    new_event,
+)
 from kcrypt.storage.metrics import StorageMetrics
 from kcrypt.storage.selectors import (
     FieldSelector,
@@ -30,15 +37,19 @@ from kcrypt.storage.store import ObjectList, ObjectStore, Preconditions, UpdateF
 from kcrypt.storage.transformers import TransformerRegistry, TransformerSource
 
 __all__ = [
+    "DEFAULT_EVENT_TTL",
     "AlreadyExists",
     "BadRequest",
     "Cause",
     "Conflict",
+    "EventLeases",
+    "EventRecorder",
     "Expired",
     "FieldSelector",
     "Forbidden",
     "InternalError",
     "Invalid",
+    "InvolvedObject",
     "LabelSelector",
     "NotFound",
     "ObjectList",
@@ -51,6 +62,7 @@ __all__ = [
     "TransformerSource",
     "UpdateFn",
     "WatchEvent",
+    "new_event",
     "parse_field_selector",
     "parse_label_selector",
 ]

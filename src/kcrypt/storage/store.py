@@ -42,6 +42,7 @@ from kcrypt.datastore.contract import Datastore, KeyValue
 from kcrypt.envelope import Transformer
 from kcrypt.storage import values
 from kcrypt.storage.errors import AlreadyExists, BadRequest, Conflict, NotFound
+from kcrypt.storage.events import DEFAULT_EVENT_TTL, EventLeases
 from kcrypt.storage.metrics import StorageMetrics
 from kcrypt.storage.namespaces import NamespaceGuard
 from kcrypt.storage.objects import (
@@ -91,6 +92,7 @@ class ObjectStore:
         metrics: StorageMetrics | None = None,
         read_cache_entries: int = DEFAULT_MAX_ENTRIES,
         read_cache_bytes: int = DEFAULT_MAX_BYTES,
+        event_ttl: float = DEFAULT_EVENT_TTL,
     ) -> None:
         self.datastore = datastore
         self.transformers = transformers
@@ -98,6 +100,7 @@ class ObjectStore:
         self.metrics = metrics
         self.namespaces = NamespaceGuard(self._read_namespace)
         self.read_cache = ReadCache(max_entries=read_cache_entries, max_bytes=read_cache_bytes)
+        self.event_leases = EventLeases(datastore, ttl=event_ttl) if event_ttl > 0 else None
         transformers.on_swap(self.read_cache.clear)
 
     # -- keys and values -------------------------------------------------
@@ -240,11 +243,18 @@ class ObjectStore:
             if namespace is not None:  # the last check before the write (namespaces.py)
                 self.namespaces.check_not_terminating(namespace)
             try:
-                revision = await self.datastore.create(key, value)
+                revision = await self._put_new(resource, key, value)
             except ds_errors.KeyExists:
                 continue
             return values.decoded(data, revision)
         raise AlreadyExists(resource, str(meta.get("name", "")))
+
+    async def _put_new(self, resource: str, key: str, value: bytes) -> int:
+        """Create the row; events with a lease, so that they expire (see events.py)."""
+        leases = self.event_leases
+        if resource != "events" or leases is None:
+            return await self.datastore.create(key, value)
+        return await leases.call(lambda lease: self.datastore.create(key, value, lease=lease))
 
     async def update(
         self,
@@ -306,7 +316,9 @@ class ObjectStore:
             if dry_run:
                 return values.decoded(data, kv.mod_revision)
             value = self._transform_out(resource, transformer, key, data)
-            outcome = await self.datastore.update(key, value, mod_revision=kv.mod_revision)
+            outcome = await self.datastore.update(
+                key, value, mod_revision=kv.mod_revision, lease=kv.lease
+            )
             if outcome.ok:
                 self.read_cache.forget(key)
                 if data == read.plaintext:
