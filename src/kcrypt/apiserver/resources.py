@@ -135,8 +135,8 @@ class ResourceHandlers:
             headers=neg.warning_headers(warnings),
         )
 
-    async def _require_namespace(self, namespace: str) -> None:
-        await self.store.namespaces.require(namespace)
+    async def _require_namespace(self, namespace: str, *, resource: str, name: str) -> None:
+        await self.store.namespaces.require(namespace, resource=resource, name=name)
 
     # -- collection: list, watch, create, deletecollection -------------------------
 
@@ -242,7 +242,9 @@ class ResourceHandlers:
                     "the request"
                 )
             meta["namespace"] = ns
-            await self._require_namespace(ns)
+            await self._require_namespace(
+                ns, resource=kind.resource, name=str(meta.get("name") or "")
+            )
         prepare_create(kind.kind, obj)
         validate(kind.kind, obj)
         created = await self.store.create(kind.resource, obj, dry_run=dry_run)
@@ -266,11 +268,10 @@ class ResourceHandlers:
             )
             for obj in page.items:
                 try:
-                    deleted.append(
-                        await self.store.delete(
-                            kind.resource, obj["metadata"]["name"], namespace=ns, dry_run=dry_run
-                        )
+                    outcome = await self.store.delete(
+                        kind.resource, obj["metadata"]["name"], namespace=ns, dry_run=dry_run
                     )
+                    deleted.append(outcome.obj)
                 except storage.NotFound:
                     continue
             if not page.continue_token:
@@ -380,19 +381,21 @@ class ResourceHandlers:
         if kind.resource == "namespaces" and not dry_run:
             deleted = await self._delete_namespace(name, preconditions)
         else:
-            deleted = await self.store.delete(
-                kind.resource, name, namespace=ns, preconditions=preconditions, dry_run=dry_run
-            )
+            deleted = (
+                await self.store.delete(
+                    kind.resource, name, namespace=ns, preconditions=preconditions, dry_run=dry_run
+                )
+            ).obj
         uid = (deleted.get("metadata") or {}).get("uid")
         return neg.render(success_status(name=name, resource=kind.resource, uid=uid), target)
 
     async def _delete_namespace(self, name: str, preconditions: Preconditions | None) -> Obj:
         """Empty, delete, empty again (see ``storage/namespaces.py`` for why that
         order keeps every create in the namespace from outliving it)."""
-        with self.store.namespaces.terminating(name):
-            await self._empty_namespace(name)
-            deleted = await self.store.delete("namespaces", name, preconditions=preconditions)
-            await self._empty_namespace(name)
+        marked = await self.store.delete("namespaces", name, preconditions=preconditions)
+        await self._empty_namespace(name)
+        await self.store.guaranteed_update("namespaces", name, _drop_spec_finalizers)
+        deleted = marked.obj
         task = asyncio.create_task(self._late_sweep(name))
         self._sweeps.add(task)
         task.add_done_callback(self._sweeps.discard)
@@ -424,6 +427,11 @@ class ResourceHandlers:
                         continue
                 if not page.continue_token:
                     break
+
+
+def _drop_spec_finalizers(ns: Obj) -> Obj:
+    ns["spec"] = {}
+    return ns
 
 
 def _prepared_update(kind: codec.Kind, new: Obj, current: Obj) -> Obj:

@@ -6,6 +6,7 @@ rewritten on update, consistent paged lists, watches); :class:`TransformerRegist
 holds the live transformers and swaps them atomically on config reload.
 """
 
+from kcrypt.storage.deletion import DeleteOutcome
 from kcrypt.storage.errors import (
     AlreadyExists,
     BadRequest,
@@ -42,6 +43,7 @@ __all__ = [
     "BadRequest",
     "Cause",
     "Conflict",
+    "DeleteOutcome",
     "EventLeases",
     "EventRecorder",
     "Expired",

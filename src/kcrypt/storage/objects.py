@@ -84,6 +84,11 @@ def keep_system_fields(new: Obj, current: Obj) -> None:
         meta["uid"] = old["uid"]
     if old.get("creationTimestamp"):
         meta["creationTimestamp"] = old["creationTimestamp"]
+    for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):  # the server's alone
+        if field in old:
+            meta[field] = old[field]
+        else:
+            meta.pop(field, None)
 
 
 def check_preconditions(resource: str, name: str, current: Obj, pre: Preconditions | None) -> None:
