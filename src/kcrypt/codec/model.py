@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message  # type: ignore[import-untyped]
 
-from kcrypt.codec.proto import core_pb2, meta_pb2
+from kcrypt.codec.proto import core_pb2, meta_pb2, reviews_pb2
 from kcrypt.codec.schema import Field, Schema, T
 
 __all__ = ["OBJECT_TYPES", "TYPES", "TypeInfo"]
@@ -186,6 +186,120 @@ STATUS = Schema(
 )
 
 
+_ACCESS_STATUS = Schema(
+    (
+        Field("allowed", T.BOOL, omitempty=False),
+        Field("denied", T.BOOL),
+        Field("reason", T.STR),
+        Field("evaluationError", T.STR),
+    )
+)
+
+SELF_SUBJECT_ACCESS_REVIEW = Schema(
+    (
+        _METADATA,
+        Field(
+            "spec",
+            T.MSG,
+            sub=Schema(
+                (
+                    Field(
+                        "resourceAttributes",
+                        T.MSG,
+                        pointer=True,
+                        sub=Schema(
+                            tuple(
+                                Field(f, T.STR)
+                                for f in (
+                                    "namespace",
+                                    "verb",
+                                    "group",
+                                    "version",
+                                    "resource",
+                                    "subresource",
+                                    "name",
+                                )
+                            )
+                        ),
+                    ),
+                    Field(
+                        "nonResourceAttributes",
+                        T.MSG,
+                        pointer=True,
+                        sub=Schema((Field("path", T.STR), Field("verb", T.STR))),
+                    ),
+                )
+            ),
+        ),
+        Field("status", T.MSG, sub=_ACCESS_STATUS),
+    ),
+    type_meta=True,
+)
+
+_RULES_STATUS = Schema(
+    (
+        Field(
+            "resourceRules",
+            T.MSG_LIST,
+            omitempty=False,
+            sub=Schema(
+                (
+                    Field("verbs", T.STR_LIST, omitempty=False),
+                    Field("apiGroups", T.STR_LIST),
+                    Field("resources", T.STR_LIST),
+                    Field("resourceNames", T.STR_LIST),
+                )
+            ),
+        ),
+        Field(
+            "nonResourceRules",
+            T.MSG_LIST,
+            omitempty=False,
+            sub=Schema(
+                (Field("verbs", T.STR_LIST, omitempty=False), Field("nonResourceURLs", T.STR_LIST))
+            ),
+        ),
+        Field("incomplete", T.BOOL, omitempty=False),
+        Field("evaluationError", T.STR),
+    )
+)
+
+SELF_SUBJECT_RULES_REVIEW = Schema(
+    (
+        _METADATA,
+        Field("spec", T.MSG, sub=Schema((Field("namespace", T.STR),))),
+        Field("status", T.MSG, sub=_RULES_STATUS),
+    ),
+    type_meta=True,
+)
+
+SELF_SUBJECT_REVIEW = Schema(
+    (
+        _METADATA,
+        Field(
+            "status",
+            T.MSG,
+            sub=Schema(
+                (
+                    Field(
+                        "userInfo",
+                        T.MSG,
+                        sub=Schema(
+                            (
+                                Field("username", T.STR),
+                                Field("uid", T.STR),
+                                Field("groups", T.STR_LIST),
+                            )
+                        ),
+                    ),
+                )
+            ),
+        ),
+    ),
+    type_meta=True,
+)
+
+
 def _list_of(item: Schema) -> Schema:
     return Schema(
         (_LIST_METADATA, Field("items", T.MSG_LIST, omitempty=False, sub=item)), type_meta=True
@@ -223,7 +337,26 @@ TYPES: dict[tuple[str, str], TypeInfo] = {
             TypeInfo("v1", "NamespaceList", _list_of(NAMESPACE), core_pb2.NamespaceList),
             TypeInfo("v1", "EventList", _list_of(EVENT), core_pb2.EventList),
             TypeInfo("v1", "Status", STATUS, meta_pb2.Status),
+            TypeInfo(
+                "authorization.k8s.io/v1",
+                "SelfSubjectAccessReview",
+                SELF_SUBJECT_ACCESS_REVIEW,
+                reviews_pb2.SelfSubjectAccessReview,
+            ),
+            TypeInfo(
+                "authorization.k8s.io/v1",
+                "SelfSubjectRulesReview",
+                SELF_SUBJECT_RULES_REVIEW,
+                reviews_pb2.SelfSubjectRulesReview,
+            ),
+            TypeInfo(
+                "authentication.k8s.io/v1",
+                "SelfSubjectReview",
+                SELF_SUBJECT_REVIEW,
+                reviews_pb2.SelfSubjectReview,
+            ),
         )
     },
 }
-"""Every type the codec can encode: stored kinds plus their lists and Status (API responses)."""
+"""Every type the codec can encode: stored kinds plus their lists, Status and the
+self-reviews (API requests and responses, never stored)."""

@@ -50,7 +50,7 @@ from kcrypt.server.settings import ServerSettings
 from kcrypt.server.supervisor import EncryptionSupervisor
 from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
-from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
+from kcrypt.storage import EventRecorder, ObjectStore, StorageMetrics, TransformerRegistry
 
 __all__ = ["PreparedFiles", "prepare_files", "run_server"]
 
@@ -137,6 +137,8 @@ async def _serve(
     metrics_registry = CollectorRegistry(auto_describe=True)
     store = ObjectStore(datastore, registry, metrics=StorageMetrics(metrics_registry))
     await ensure_default_namespaces(store)
+    # kcrypt's own long operations are recorded as core/v1 Events (kubectl get events)
+    events = EventRecorder(lambda e: store.create("events", e), host=settings.node_name)
 
     reload_metrics = ReloadMetrics(metrics_registry, apiserver_id=f"kcrypt-{settings.node_name}")
     applied_hash = files.loaded.hash if files.loaded is not None else None
@@ -152,6 +154,7 @@ async def _serve(
         applied_hash=applied_hash,
         token=files.token,
         generated=files.generated,
+        events=events,
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
@@ -200,6 +203,7 @@ async def _serve(
         if compactor is not None:
             await compactor.close()
         await supervisor.close()
+        await events.close()
 
 
 def _write_kubeconfigs(settings: ServerSettings, files: PreparedFiles) -> None:

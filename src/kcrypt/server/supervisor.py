@@ -79,6 +79,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kcrypt.apiserver import ApiError, ClientGone, parse_json, read_body
 from kcrypt.apiserver.status import status
 from kcrypt.config import build_transformers, config_hash, load
 from kcrypt.datastore.contract import Datastore
@@ -95,7 +96,7 @@ from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
 from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
-from kcrypt.storage import TransformerRegistry
+from kcrypt.storage import EventRecorder, InvolvedObject, TransformerRegistry
 
 __all__ = ["CONFIG_PATH", "LOG_EVERY_PAGES", "STATUS_PATH", "EncryptionSupervisor"]
 
@@ -145,6 +146,7 @@ class EncryptionSupervisor:
         applied_hash: str | None,
         token: str | None = None,
         generated: bool = False,
+        events: EventRecorder | None = None,
     ) -> None:
         enc = settings.encryption
         self.custom = enc.config_file is not None
@@ -159,6 +161,8 @@ class EncryptionSupervisor:
         self._interval = enc.reload_interval
         self._metrics = _ReencryptMetrics(metrics_registry)
         self._pages = 0
+        self._events = events
+        self._node = InvolvedObject(kind="Node", name=settings.node_name, uid=settings.node_name)
         self.controller: ReloadController | None = None
         self._reload_task: asyncio.Task[None] | None = None
         if applied_hash is not None:
@@ -188,9 +192,7 @@ class EncryptionSupervisor:
                 provider=enc.provider,
                 apply_config=self.apply_config,
                 on_progress=self._on_progress,
-                on_key_removed=(
-                    self._compact_history if settings.datastore.compaction_interval > 0 else None
-                ),
+                on_key_removed=self._key_removed,
                 sealer=self._sealer,
                 cluster=self.cluster,
                 generated=generated,
@@ -295,7 +297,18 @@ class EncryptionSupervisor:
     def _running(self) -> bool:
         return self.service is not None and self.service.running
 
-    async def _compact_history(self) -> None:
+    def _event(self, reason: str, message: str, *, warning: bool = False) -> None:
+        """A core/v1 Event on this node, as k3s records secrets-encrypt progress."""
+        if self._events is not None:
+            kind = "Warning" if warning else "Normal"
+            self._events.emit(self._node, reason=reason, message=message, event_type=kind)
+
+    async def _key_removed(self) -> None:
+        self._event(
+            "EncryptionKeyRemoved", "an old encryption key left the config after re-encryption"
+        )
+        if self._settings.datastore.compaction_interval <= 0:
+            return
         log.info(
             "old encryption key removed: compacting the datastore's history so that no "
             "stored revision keeps a value under it"
@@ -306,8 +319,16 @@ class EncryptionSupervisor:
         self._metrics.record(progress)
         if progress.done == 0 and not progress.finished:
             self._pages = 0
+            self._event("SecretsUpdateStart", f"reencrypting {progress.total} secrets")
             return
         self._pages += 1
+        if progress.finished:
+            self._event("SecretsUpdateComplete", f"reencrypted {progress.done} secrets")
+            if progress.failed:
+                message = f"failed to reencrypt {progress.failed} secrets"
+                self._event("SecretsUpdateError", message, warning=True)
+        elif self._pages % LOG_EVERY_PAGES == 0:
+            self._event("SecretsProgress", f"reencrypted {progress.done} secrets")
         if progress.finished or self._pages % LOG_EVERY_PAGES == 0:
             doc = {
                 "total": progress.total,
@@ -357,10 +378,12 @@ class EncryptionSupervisor:
             return _error(405, "MethodNotAllowed", "method not allowed")
         if self.service is None:
             return _error(400, "BadRequest", self._refusal())
-        try:
-            body: Any = await request.json()
-        except ValueError:
-            return _error(400, "BadRequest", "the request body is not JSON")
+        try:  # the API server's body reader: 3 MiB cap, hostile JSON is a 400
+            body: Any = parse_json(await read_body(request))
+        except ApiError as exc:
+            return _error(exc.code, exc.reason, exc.message, headers=exc.headers)
+        except ClientGone:
+            return Response(status_code=400)
         if not isinstance(body, dict):
             return _error(400, "BadRequest", "the request body is not a JSON object")
         try:
@@ -374,8 +397,10 @@ class EncryptionSupervisor:
         return JSONResponse(result)
 
 
-def _error(code: int, reason: str, message: str) -> JSONResponse:
-    return JSONResponse(status(code, reason, message), status_code=code)
+def _error(
+    code: int, reason: str, message: str, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(status(code, reason, message), status_code=code, headers=headers)
 
 
 def _file_hash(path: Path) -> str | None:
