@@ -83,7 +83,7 @@ def test_an_empty_list_resets_the_record_and_an_untracked_object_stays_untracked
 
 
 def test_fields_v1_round_trips_sets_and_keyed_lists_in_upstream_order() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "f:metadata": {
             "f:finalizers": {".": {}, 'v:"a.io/x"': {}},
             "f:ownerReferences": {'k:{"uid":"u1"}': {}},

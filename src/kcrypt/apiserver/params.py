@@ -249,7 +249,7 @@ async def _options_from_body(request: Request, body: bytes) -> dict[str, Any]:
         options = parse_json(body, what="the DeleteOptions body")
     else:
         return {}  # protobuf DeleteOptions: kubectl and client-go send JSON
-    if not isinstance(options, dict):
+    if not isinstance(options, dict) or options.get("kind") not in (None, "", "DeleteOptions"):
         raise ApiError.bad_request("decoded object cannot be converted to DeleteOptions")
     return options
 
