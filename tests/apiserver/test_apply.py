@@ -13,9 +13,13 @@ APPLY = {"Content-Type": "application/apply-patch+yaml"}
 
 
 async def apply(
-    client: httpx.AsyncClient, body: Any, manager: str | None, *, force: bool = False,
+    client: httpx.AsyncClient,
+    body: Any,
+    manager: str | None,
+    *,
+    force: bool = False,
     name: str = "s1",
-) -> httpx.Response:  # fmt: skip
+) -> httpx.Response:
     params = {"fieldManager": manager} if manager else {}
     if force:
         params["force"] = "true"

@@ -47,8 +47,14 @@ async def test_events_are_listed_by_the_fields_kubectl_describe_selects_on(
     assert len(by_source.json()["items"]) == 2
     table = (await client.get(EVENTS, headers={"Accept": TABLE})).json()
     assert [c["name"] for c in table["columnDefinitions"]][:7] == [
-        "Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message",
-    ]  # fmt: skip
+        "Last Seen",
+        "Type",
+        "Reason",
+        "Object",
+        "Subobject",
+        "Source",
+        "Message",
+    ]
     assert table["rows"][0]["cells"][1:4] == ["Normal", "Tested", "configmap/cm1"]
 
 
@@ -124,8 +130,13 @@ async def test_services_exist_and_are_always_empty(client: httpx.AsyncClient) ->
     assert r.json()["kind"] == "ServiceList" and r.json()["items"] == []
     table = (await client.get("/api/v1/services", headers={"Accept": TABLE})).json()
     assert [c["name"] for c in table["columnDefinitions"]][:6] == [
-        "Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age",
-    ]  # fmt: skip
+        "Name",
+        "Type",
+        "Cluster-IP",
+        "External-IP",
+        "Port(s)",
+        "Age",
+    ]
     r = await client.get("/api/v1/namespaces/default/services/kubernetes")
     assert_status(r.json(), code=404, reason="NotFound")
     assert r.json()["message"] == 'services "kubernetes" not found'

@@ -41,20 +41,28 @@ async def test_a_bad_propagation_policy_is_422_and_deletes_nothing(
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("limit=999999999999999999999999",
-         'strconv.ParseInt: parsing "999999999999999999999999": value out of range'),
+        (
+            "limit=999999999999999999999999",
+            'strconv.ParseInt: parsing "999999999999999999999999": value out of range',
+        ),
         ("limit=abc", 'strconv.ParseInt: parsing "abc": invalid syntax'),
         ("timeoutSeconds=abc", 'strconv.ParseInt: parsing "abc": invalid syntax'),
-        ("resourceVersion=abc&limit=5",
-         'invalid resource version: resourceVersion: Invalid value: "abc": '
-         'strconv.ParseUint: parsing "abc": invalid syntax'),
-        ("resourceVersion=abc",
-         'invalid resource version: resourceVersion: Invalid value: "abc": '
-         'strconv.ParseUint: parsing "abc": invalid syntax'),
-        ("continue=x&resourceVersion=5",
-         "specifying resource version is not allowed when using continue"),
+        (
+            "resourceVersion=abc&limit=5",
+            'invalid resource version: resourceVersion: Invalid value: "abc": '
+            'strconv.ParseUint: parsing "abc": invalid syntax',
+        ),
+        (
+            "resourceVersion=abc",
+            'invalid resource version: resourceVersion: Invalid value: "abc": '
+            'strconv.ParseUint: parsing "abc": invalid syntax',
+        ),
+        (
+            "continue=x&resourceVersion=5",
+            "specifying resource version is not allowed when using continue",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_malformed_list_options_are_400_with_gos_conversion_error(
     client: httpx.AsyncClient, query: str, message: str
 ) -> None:
