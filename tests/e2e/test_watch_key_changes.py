@@ -23,7 +23,7 @@ import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from .harness import JsonStream, require_tools
+from .harness import JsonStream, require_tools, wait_until
 from .secrets_support import Setup
 
 FAST = ["--reload-interval", "0.2"]
@@ -83,7 +83,7 @@ class Watchers:
                 break
         deadline = time.monotonic() + timeout
         while ("ADDED", name) not in self.python_events:
-            assert self.python_error is None, repr(self.python_error)
+            assert self.python_error is None, str(self.python_error)
             assert self.thread.is_alive(), "the python watch ended"
             assert time.monotonic() < deadline, f"python watch did not see {name}"
             time.sleep(0.05)
@@ -95,8 +95,20 @@ class Watchers:
         self.api.close()
 
 
+def open_watchers(s: Setup, resource_version: str) -> Watchers:
+    """Both watches, established: each has seen a secret created after it started."""
+    w = Watchers(s, resource_version)
+    create(s, "watch-ready")
+    w.expect("watch-ready")
+    s.kubectl.run("delete", "secret", "watch-ready")
+    return w
+
+
 def start_rv(s: Setup) -> str:
-    return str(s.kubectl.json("get", "secrets")["metadata"]["resourceVersion"])
+    """The list's resourceVersion (kubectl prints lists as a List without one)."""
+    with s.server.client() as raw:
+        listed = raw.get("/api/v1/namespaces/default/secrets").json()
+    return str(listed["metadata"]["resourceVersion"])
 
 
 def create(s: Setup, name: str) -> None:
@@ -105,7 +117,7 @@ def create(s: Setup, name: str) -> None:
 
 def test_watches_survive_rotate_keys(setup: Setup) -> None:
     create(setup, "before")
-    w = Watchers(setup, start_rv(setup))
+    w = open_watchers(setup, start_rv(setup))
     try:
         for round_ in range(2):
             setup.cli.ok("rotate-keys")
@@ -118,7 +130,7 @@ def test_watches_survive_rotate_keys(setup: Setup) -> None:
 
 def test_watches_survive_the_classic_prepare_rotate_reencrypt(setup: Setup) -> None:
     create(setup, "before")
-    w = Watchers(setup, start_rv(setup))
+    w = open_watchers(setup, start_rv(setup))
     try:
         setup.cli.ok("prepare")
         create(setup, "after-prepare")
@@ -136,7 +148,7 @@ def test_watches_survive_the_classic_prepare_rotate_reencrypt(setup: Setup) -> N
 
 def test_watches_survive_disable_and_enable(setup: Setup) -> None:
     create(setup, "before")
-    w = Watchers(setup, start_rv(setup))
+    w = open_watchers(setup, start_rv(setup))
     try:
         setup.cli.ok("disable")
         setup.cli.ok("reencrypt", "--force", "--skip")
@@ -156,7 +168,7 @@ def test_watches_survive_a_provider_switch(setup: Setup) -> None:
     """k3s switches provider with a restart (which ends every connection) and then
     rotate-keys; a client re-watching from its last resourceVersion follows both."""
     create(setup, "before")
-    w = Watchers(setup, start_rv(setup))
+    w = open_watchers(setup, start_rv(setup))
     try:
         create(setup, "seen")
         w.expect("seen")
@@ -164,7 +176,7 @@ def test_watches_survive_a_provider_switch(setup: Setup) -> None:
     finally:
         w.stop()
     setup.restart(provider_args("secretbox"))
-    w = Watchers(setup, last)
+    w = open_watchers(setup, last)
     try:
         setup.cli.ok("rotate-keys")
         create(setup, "under-secretbox")
@@ -178,6 +190,7 @@ def test_a_watch_from_a_compacted_resource_version_ends_with_410(setup: Setup) -
     old = start_rv(setup)
     create(setup, "s1")
     setup.cli.ok("rotate-keys")  # removes the old key, then compacts the history at once
+    wait_until(lambda: "history compacted up to revision" in setup.server.log())
     api = config.new_client_from_config(config_file=str(setup.server.kubeconfig))
     try:
         core = client.CoreV1Api(api)
