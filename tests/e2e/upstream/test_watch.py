@@ -35,6 +35,7 @@ class Watcher:
 
     def __init__(self, f: Framework, resource_version: str, *labels: str) -> None:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.stopped = False
         self.w = watch.Watch()
         selector = f"{LABEL_KEY} in ({','.join(labels)})" if labels else None
         kwargs: dict[str, Any] = {"timeout_seconds": 300}
@@ -49,10 +50,15 @@ class Watcher:
         self.thread.start()
 
     def _run(self, core: client.CoreV1Api, ns: str, kwargs: dict[str, Any]) -> None:
-        for event in self.w.stream(core.list_namespaced_config_map, ns, **kwargs):
-            self.events.put(event)
+        try:
+            for event in self.w.stream(core.list_namespaced_config_map, ns, **kwargs):
+                self.events.put(event)
+        except Exception as exc:  # a stream cut by stop() ends quietly; any other end fails
+            if not self.stopped:
+                self.events.put({"type": "CLOSED", "object": exc})
 
     def stop(self) -> None:
+        self.stopped = True
         self.w.stop()
 
 
@@ -72,6 +78,7 @@ def wait_for_event(
             actual = w.events.get(timeout=left)
         except queue.Empty:
             return None, False
+        assert actual["type"] != "CLOSED", f"Watch closed unexpectedly: {actual['object']}"
         if actual["type"] == kind and (obj is None or same(w.api, obj, actual["object"])):
             return actual, True
 
@@ -274,6 +281,7 @@ def next_rv(w: Watcher) -> str:
     except queue.Empty:
         raise AssertionError("timed out waiting for watch event") from None
     obj = event["object"]
+    assert event["type"] != "CLOSED", f"Watch closed unexpectedly: {obj}"
     assert isinstance(obj, client.V1ConfigMap), f"expected config map, got {type(obj)}"
     return str(obj.metadata.resource_version)
 
