@@ -128,20 +128,23 @@ def test_watches_survive_rotate_keys(setup: Setup) -> None:
     assert ("MODIFIED", "before") in w.python_events  # the pass rewrote it; decoded live
 
 
+def step(s: Setup, w: Watchers, name: str, *commands: tuple[str, ...], stage: str = "") -> None:
+    """Run ``secrets-encrypt`` commands (waiting for ``stage``), create ``name``, see it."""
+    for command in commands:
+        s.cli.ok(*command)
+    if stage:
+        s.cli.wait_stage(stage)
+    create(s, name)
+    w.expect(name)
+
+
 def test_watches_survive_the_classic_prepare_rotate_reencrypt(setup: Setup) -> None:
     create(setup, "before")
     w = open_watchers(setup, start_rv(setup))
     try:
-        setup.cli.ok("prepare")
-        create(setup, "after-prepare")
-        w.expect("after-prepare")
-        setup.cli.ok("rotate")
-        create(setup, "after-rotate")
-        w.expect("after-rotate")
-        setup.cli.ok("reencrypt")
-        setup.cli.wait_stage("reencrypt_finished")
-        create(setup, "after-reencrypt")
-        w.expect("after-reencrypt")
+        step(setup, w, "after-prepare", ("prepare",))
+        step(setup, w, "after-rotate", ("rotate",))
+        step(setup, w, "after-reencrypt", ("reencrypt",), stage="reencrypt_finished")
     finally:
         w.stop()
 
@@ -150,16 +153,9 @@ def test_watches_survive_disable_and_enable(setup: Setup) -> None:
     create(setup, "before")
     w = open_watchers(setup, start_rv(setup))
     try:
-        setup.cli.ok("disable")
-        setup.cli.ok("reencrypt", "--force", "--skip")
-        setup.cli.wait_stage("start")
-        create(setup, "while-disabled")
-        w.expect("while-disabled")
-        setup.cli.ok("enable")
-        setup.cli.ok("reencrypt", "--force", "--skip")
-        setup.cli.wait_stage("start")
-        create(setup, "enabled-again")
-        w.expect("enabled-again")
+        skip = ("reencrypt", "--force", "--skip")
+        step(setup, w, "while-disabled", ("disable",), skip, stage="start")
+        step(setup, w, "enabled-again", ("enable",), skip, stage="start")
     finally:
         w.stop()
 

@@ -190,9 +190,7 @@ class ObjectWrites:
         with its resourceVersion. Unchanged but stale: rewritten under the
         current write key (a new resourceVersion).
         """
-        key = self.key(resource, name, namespace=namespace)
-        transformer = self.transformers.for_resource(resource)
-        kv = await self.datastore.get(key)
+        key, transformer, kv = await self._current(resource, name, namespace)
         while True:
             if kv is None:
                 raise NotFound(resource, name)
@@ -223,6 +221,13 @@ class ObjectWrites:
                 return values.decoded(data, outcome.revision)
             kv = outcome.current
 
+    async def _current(
+        self, resource: str, name: str, namespace: str | None
+    ) -> tuple[str, Transformer, KeyValue | None]:
+        """The storage key, the transformer this operation keeps, and the row now."""
+        key = self.key(resource, name, namespace=namespace)
+        return key, self.transformers.for_resource(resource), await self.datastore.get(key)
+
     async def _delete_row(self, resource: str, key: str, revision: int, last: Obj) -> Obj | None:
         """Remove the row if it is still at ``revision``; ``last`` (with the deletion's
         resourceVersion) on success, None when somebody changed it first."""
@@ -251,9 +256,7 @@ class ObjectWrites:
         Preconditions that do not hold are a Conflict; ``mark`` adds its own
         changes when the object is marked (a namespace becomes Terminating).
         """
-        key = self.key(resource, name, namespace=namespace)
-        transformer = self.transformers.for_resource(resource)
-        kv = await self.datastore.get(key)
+        key, transformer, kv = await self._current(resource, name, namespace)
         while True:
             if kv is None:
                 raise NotFound(resource, name)

@@ -9,6 +9,7 @@ ten minutes); it polls every second instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -42,9 +43,10 @@ def populate(core: client.CoreV1Api, ns: str) -> None:
         list(pool.map(create, range(TOTAL)))
 
 
-@pytest.fixture
-def chunking(encrypted_server: KcryptServer) -> Iterator[Framework]:
-    api = config.new_client_from_config(config_file=str(encrypted_server.kubeconfig))
+@contextlib.contextmanager
+def framework_on(server: KcryptServer) -> Iterator[Framework]:
+    """A client and a namespace holding TOTAL configmaps (the test's BeforeEach)."""
+    api = config.new_client_from_config(config_file=str(server.kubeconfig))
     core = client.CoreV1Api(api)
     fw = Framework(api=api, core=core, namespace="")
     fw.namespace = fw.create_namespace("chunking").metadata.name
@@ -52,8 +54,15 @@ def chunking(encrypted_server: KcryptServer) -> Iterator[Framework]:
     try:
         yield fw
     finally:
-        core.delete_namespace(fw.namespace)
+        with contextlib.suppress(ApiException):
+            core.delete_namespace(fw.namespace)
         api.close()
+
+
+@pytest.fixture
+def chunking(encrypted_server: KcryptServer) -> Iterator[Framework]:
+    with framework_on(encrypted_server) as fw:
+        yield fw
 
 
 def test_servers_with_support_for_api_chunking_should_return_chunks_of_results_for_list_calls(
@@ -90,16 +99,11 @@ def test_servers_with_support_for_api_chunking_should_return_chunks_of_results_f
 
 @pytest.fixture
 def compacting(tmp_path: Path) -> Iterator[Framework]:
-    with KcryptServer(tmp_path / "data", args=["--compaction-interval", "3"]) as server:
-        api = config.new_client_from_config(config_file=str(server.kubeconfig))
-        core = client.CoreV1Api(api)
-        fw = Framework(api=api, core=core, namespace="")
-        fw.namespace = fw.create_namespace("chunking").metadata.name
-        populate(core, fw.namespace)
-        try:
-            yield fw
-        finally:
-            api.close()
+    with (
+        KcryptServer(tmp_path / "data", args=["--compaction-interval", "3"]) as server,
+        framework_on(server) as fw,
+    ):
+        yield fw
 
 
 def test_servers_with_support_for_api_chunking_should_support_continue_listing_from_the_last_key_if_the_original_version_has_been_compacted_away(  # noqa: E501

@@ -62,10 +62,15 @@ def _operation(s: Served, action: str, verb: str, schema: str) -> Doc:
             [_FORCE] if action == "patch" else []
         )
         media = (
-            ["application/json-patch+json", "application/merge-patch+json",
-             "application/strategic-merge-patch+json", "application/apply-patch+yaml"]
-            if action == "patch" else ["application/json"]
-        )  # fmt: skip
+            [
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/strategic-merge-patch+json",
+                "application/apply-patch+yaml",
+            ]
+            if action == "patch"
+            else ["application/json"]
+        )
         schema_of = {"type": "object"} if action == "patch" else kind_ref
         op["requestBody"] = {"content": {m: {"schema": schema_of} for m in media}}
     return op
