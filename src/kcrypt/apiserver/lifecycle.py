@@ -262,6 +262,9 @@ class NamespaceLifecycle:
                         self.kick(meta["name"])
             except storage.Expired:
                 continue  # re-list, as informers do
+            except Exception as exc:  # the datastore went away: follow again shortly
+                log.warning("following namespaces failed (%s); retrying", type(exc).__name__)
+                await self._sleep(self.retry)
             finally:
                 await events.aclose()  # type: ignore[attr-defined]
 
