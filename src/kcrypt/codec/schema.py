@@ -34,6 +34,7 @@ from typing import Any
 from google.protobuf.message import Message  # type: ignore[import-untyped]
 
 from kcrypt.codec._compiled import compiled_to_json
+from kcrypt.codec._compiled_from_json import compiled_from_json
 from kcrypt.codec.errors import InvalidObjectError, ObjectDecodeError
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "join_path",
     "to_json",
     "unknown_fields",
+    "walk_from_json",
     "walk_to_json",
 ]
 
@@ -153,14 +155,24 @@ def parse_time(value: object, path: str) -> int:
     """RFC3339 (as Go's time.RFC3339 parses it) to Unix seconds, fraction dropped."""
     if not isinstance(value, str):
         raise InvalidObjectError(path, f"expected an RFC3339 timestamp, got {_jtype(value)}")
+    seconds = _rfc3339_seconds(value)
+    if isinstance(seconds, str):
+        raise InvalidObjectError(path, seconds)
+    return seconds
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339_seconds(value: str) -> int | str:
+    """Unix seconds, or what is wrong with ``value``. Cached: every write reads its
+    creationTimestamp and managedFields times, and writes close together share them."""
     m = _RFC3339.match(value)
     if m is None:
-        raise InvalidObjectError(path, "timestamp is not RFC3339 (2006-01-02T15:04:05Z07:00)")
+        return "timestamp is not RFC3339 (2006-01-02T15:04:05Z07:00)"
     y, mo, d, h, mi, s, _fraction, zone = m.groups()
     try:
         t = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=UTC)
     except ValueError:
-        raise InvalidObjectError(path, "timestamp is out of range") from None
+        return "timestamp is out of range"
     offset = 0
     if zone != "Z":
         sign = -1 if zone[0] == "-" else 1
@@ -273,7 +285,17 @@ def _b64(value: object, path: str) -> bytes:
 
 
 def from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None:
-    """Fill ``msg`` from the JSON form like Go's decoder would; unknown keys are ignored."""
+    """Fill ``msg`` from the JSON form like Go's decoder would; unknown keys are ignored.
+
+    Runs on every write and request body: served by the function generated for
+    ``schema`` (``_compiled_from_json.py``), which fills exactly what
+    :func:`walk_from_json` fills."""
+    compiled_from_json(schema)(obj, msg, path)
+
+
+def walk_from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None:
+    """The reference reader: walks ``schema.fields`` one by one. The generated
+    readers make the same decisions; tests compare the two."""
     if obj is None:
         obj = {}
     if not isinstance(obj, Mapping):
@@ -332,13 +354,13 @@ def from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None
                 assert f.sub is not None
                 sub = getattr(msg, name)
                 sub.SetInParent()
-                from_json(value, sub, f.sub, p)
+                walk_from_json(value, sub, f.sub, p)
             elif t is T.MSG_LIST:
                 assert f.sub is not None
                 _want(value, list, "an array", p)
                 items = getattr(msg, name)
                 for i, v in enumerate(value):
-                    from_json(v, items.add(), f.sub, f"{p}[{i}]")
+                    walk_from_json(v, items.add(), f.sub, f"{p}[{i}]")
             else:  # RAW_JSON
                 raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
                 getattr(msg, name).Raw = raw.encode("utf-8")
