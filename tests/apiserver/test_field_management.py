@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from kcrypt.apiserver.apply import apply_patch
 from kcrypt.apiserver.errors import ApiError
 from kcrypt.apiserver.fieldpath import from_fields_v1, path_string, to_fields_v1
-from kcrypt.apiserver.managedfields import record_update
+from kcrypt.apiserver.fieldwalk import compare, strip
+from kcrypt.apiserver.managedfields import ignored_fields, record_update
 
 T1, T2 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:09Z"
 
@@ -151,3 +153,55 @@ def test_apply_prunes_what_the_manager_stopped_applying_unless_someone_else_owns
     two = applied(one, secret(b="Mg=="), "bob")
     pruned = applied(two, secret(), "alice")  # alice stops applying a and b
     assert pruned["data"] == {"b": "Mg=="}  # a: only alice had it; b: bob still applies it
+
+
+CREATED = [
+    secret(a="eA==", b="eQ=="),
+    {**secret(), "data": {}, "stringData": None},
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"a": "1"}, "annotations": {}, "generateName": "c-"},
+        "data": {"k": "v"},
+        "binaryData": {"b": "eA=="},
+        "immutable": True,
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "n", "finalizers": ["example.com/x"]},  # a set: the general walk
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "n", "labels": {"kubernetes.io/metadata.name": "n"}},
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    },
+]
+
+
+@pytest.mark.parametrize("obj", CREATED, ids=lambda o: f"{o['kind']}-{sorted(o)}")
+def test_a_create_records_what_the_general_walk_records(obj: dict[str, Any]) -> None:
+    """A plain create takes a one-walk shortcut; it records exactly what comparing the
+    object with nothing records (the walk every other write takes)."""
+    resource = obj["kind"].lower() + "s"
+    created = json.loads(json.dumps(obj))
+    record_update(None, created, manager="m", resource=resource, now=lambda: T1)
+    general = json.loads(json.dumps(obj))
+    ignored = ignored_fields(resource, "")
+    fields = strip(compare({}, general)[0], ignored=ignored)
+    assert entries(created) == [
+        {
+            "manager": "m",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": T1,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(fields),
+        }
+    ]
+    # FieldsV1 is printed as is: the same key order too
+    assert json.dumps(entries(created)[0]["fieldsV1"]) == json.dumps(to_fields_v1(fields))

@@ -17,6 +17,8 @@ The walks follow structured-merge-diff:
 * :func:`compare` (``Compare``): fields added, modified and removed between
   two objects, where a map or list that appears or disappears is itself added
   or removed (which is where FieldsV1's ``".": {}`` comes from);
+* :func:`created_fields`: what :func:`compare` from nothing gives, straight
+  in FieldsV1 form, for the plain create (see the function);
 * :func:`merge` (``Merge``): an applied configuration laid over the live
   object, and :func:`remove` (``RemoveItems``) to prune what an applier stopped
   applying.
@@ -29,7 +31,7 @@ from typing import Any
 
 from kcrypt.apiserver.fieldpath import FieldSet, Path, key_element, value_element
 
-__all__ = ["LISTS", "compare", "field_set", "merge", "remove", "strip"]
+__all__ = ["LISTS", "compare", "created_fields", "field_set", "merge", "remove", "strip"]
 
 SET = "set"
 ATOMIC = "atomic"
@@ -167,6 +169,46 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldSet, FieldSe
     c = _Comparison()
     _walk(c, old, new, (), ())
     return frozenset(c.added), frozenset(c.modified), frozenset(c.removed)
+
+
+def _created(value: dict[str, Any], spath: tuple[str, ...]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    for key in sorted(value):
+        child = value[key]
+        if isinstance(child, dict) and child:
+            sub = _created(child, (*spath, key))
+            if sub is None:
+                return None
+            out["f:" + key] = {".": {}, **sub}
+        elif isinstance(child, list) and child and _kind((*spath, key)) != ATOMIC:
+            return None  # sets and keyed lists: the general walk spells their items
+        else:
+            out["f:" + key] = {}
+    return out
+
+
+def created_fields(obj: dict[str, Any], *, ignored: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The FieldsV1 of everything a new object sets, as ``to_fields_v1(strip(compare({},
+    obj)[0]))`` spells it, in one walk: every create records this, and the general
+    walk's path sets cost more than the rest of the write's bookkeeping. None for an
+    object with a set or keyed list (finalizers, ownerReferences, conditions): the
+    general walk handles those."""
+    top = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    for name in ignored:
+        top.pop(name, None)
+    out = _created(top, ())
+    if out is None:
+        return None
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        kept = {k: v for k, v in meta.items() if k not in _STRIPPED_META}
+        sub = _created(kept, ("metadata",))
+        if sub is None:
+            return None
+        if sub:
+            out["f:metadata"] = sub
+            return dict(sorted(out.items()))
+    return out
 
 
 # -- Merge and RemoveItems -----------------------------------------------------------------

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kcrypt.apiserver.fieldpath import FieldSet, from_fields_v1, to_fields_v1
-from kcrypt.apiserver.fieldwalk import compare, field_set, strip
+from kcrypt.apiserver.fieldwalk import compare, created_fields, field_set, strip
 
 __all__ = [
     "APPLY",
@@ -117,22 +117,20 @@ def _sort_key(m: Manager) -> tuple[str, str, str, str, str]:
     return (m.operation, m.time or "", m.manager, m.api_version, m.subresource)
 
 
+def _entry(m: Manager, fields_v1: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"manager": m.manager, "operation": m.operation}
+    entry["apiVersion"] = m.api_version
+    if m.time:
+        entry["time"] = m.time
+    entry["fieldsType"] = "FieldsV1"
+    entry["fieldsV1"] = fields_v1
+    if m.subresource:
+        entry["subresource"] = m.subresource
+    return entry
+
+
 def encode(managers: Iterable[Manager]) -> list[dict[str, Any]]:
-    entries = []
-    for m in sorted(managers, key=_sort_key):
-        entry: dict[str, Any] = {
-            "manager": m.manager,
-            "operation": m.operation,
-            "apiVersion": m.api_version,
-        }
-        if m.time:
-            entry["time"] = m.time
-        entry["fieldsType"] = "FieldsV1"
-        entry["fieldsV1"] = to_fields_v1(m.fields)
-        if m.subresource:
-            entry["subresource"] = m.subresource
-        entries.append(entry)
-    return entries
+    return [_entry(m, to_fields_v1(m.fields)) for m in sorted(managers, key=_sort_key)]
 
 
 def _cap(managers: list[Manager]) -> list[Manager]:
@@ -194,6 +192,15 @@ def record_update(
         meta.pop("managedFields", None)
         return
     ignored = ignored_fields(resource, subresource)
+    if live is None and not base:  # a plain create: one entry, everything the object sets
+        tree = created_fields(new, ignored=ignored)
+        if tree is not None:
+            me = Manager(manager, UPDATE, api_version, frozenset(), time=now())
+            if tree:
+                meta["managedFields"] = [_entry(me, tree)]
+            else:
+                meta.pop("managedFields", None)
+            return
     added, modified, removed = compare(live or {}, new)
     changed = strip(added | modified, ignored=ignored)
     removed = strip(removed, ignored=ignored)
