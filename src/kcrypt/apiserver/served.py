@@ -129,5 +129,8 @@ GROUPS: dict[str, tuple[Served, ...]] = {
 """The other groups (all at v1), by group name."""
 
 
+_CORE_BY_NAME = {s.resource: s for s in CORE}
+
+
 def core_resource(resource: str) -> Served | None:
-    return next((s for s in CORE if s.resource == resource), None)
+    return _CORE_BY_NAME.get(resource)  # on every request
