@@ -21,6 +21,16 @@ What runs:
 
 The target (DESIGN.md): kcrypt's secret GET within 2x of the trivial GET.
 
+Issue 14 adds, in the same run:
+
+* a *baseline* ``kcrypt server`` started from another tree (``--baseline REF``,
+  default ``main``, unpacked with ``git archive``), populated the same way, so
+  GET and CREATE are compared before and after a change on the same machine in
+  the same minutes (``--no-baseline`` skips it);
+* a server-side apply PATCH (``application/apply-patch+yaml``, a changed value
+  each time, ``force=true``) rotating over the same secrets, next to a trivial
+  PATCH handler.
+
 Usage::
 
     .venv/bin/python bench/api_bench.py              # print the table
@@ -55,7 +65,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 KCRYPT = REPO / ".venv" / "bin" / "kcrypt"
 DOCS = REPO / "docs" / "benchmarks.md"
-SECTION = "## API server (issue 4)"
+SECTION = "## API server (issues 4 and 14)"
 NOTES = "\n### "  # every hand-written subsection (before/after, where the time goes, history)
 CONCURRENCY = 32
 
@@ -76,6 +86,24 @@ end
 function request()
   n = n + 1
   return wrk.format("GET", "/api/v1/namespaces/default/secrets/bench-" .. (n % count))
+end
+"""
+
+APPLY_LUA = """
+local n = 0
+local count = 1
+local values = {"YQ==", "Yg=="}
+function init(args)
+  count = tonumber(args[1])
+  wrk.headers["Content-Type"] = "application/apply-patch+yaml"
+end
+function request()
+  n = n + 1
+  local name = "bench-" .. (n % count)
+  local body = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"' .. name ..
+    '"},"data":{"password":"' .. values[(math.floor(n / count) % 2) + 1] .. '"}}'
+  return wrk.format("PATCH", "/api/v1/namespaces/default/secrets/" .. name ..
+    "?fieldManager=bench&force=true", nil, body)
 end
 """
 
@@ -125,9 +153,16 @@ def serve_trivial(port: int, cert: str, key: str, token: str) -> None:
         await request.body()
         return Response(body, status_code=201, media_type="application/json")
 
+    async def patch_secret(request: Request) -> Response:
+        if request.headers.get("authorization") != expected:
+            return Response(status_code=401)
+        await request.body()
+        return Response(body, media_type="application/json")
+
     app = Starlette(
         routes=[
             Route("/api/v1/namespaces/default/secrets/{name}", get_secret, methods=["GET"]),
+            Route("/api/v1/namespaces/default/secrets/{name}", patch_secret, methods=["PATCH"]),
             Route("/api/v1/namespaces/default/secrets", create_secret, methods=["POST"]),
         ]
     )
@@ -142,6 +177,16 @@ def serve_trivial(port: int, cert: str, key: str, token: str) -> None:
         access_log=False,
         log_level="warning",
     )
+
+
+def serve_kcrypt_tree(src: str, args: list[str]) -> None:
+    """``kcrypt server`` from another tree's ``src`` (the baseline): it comes first on
+    sys.path, ahead of this checkout's editable install."""
+    sys.path.insert(0, src)
+    from kcrypt.cli.main import main as kcrypt_main
+
+    sys.argv = ["kcrypt", *args]
+    kcrypt_main()
 
 
 def serve_kcrypt_uncached(args: list[str]) -> None:
@@ -174,13 +219,16 @@ class Result:
         return self.requests / self.seconds
 
 
-def wrk_run(url: str, token: str, *, seconds: int, create: bool, tag: str, objects: int) -> Result:
+_LUA = {"get": GET_LUA, "create": CREATE_LUA, "apply": APPLY_LUA}
+
+
+def wrk_run(url: str, token: str, *, seconds: int, mode: str, tag: str, objects: int) -> Result:
     args = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency"]
     args += ["-H", f"Authorization: Bearer {token}"]
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "load.lua"
-        script.write_text(CREATE_LUA if create else GET_LUA)
-        args += ["-s", str(script), url, "--", tag if create else str(objects)]
+        script.write_text(_LUA[mode])
+        args += ["-s", str(script), url, "--", tag if mode == "create" else str(objects)]
         out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     assert total, out
@@ -205,7 +253,7 @@ def _ms(text: str | None) -> float | None:
 
 
 async def httpx_run(
-    base: str, path: str, token: str, ca: str, *, seconds: int, create: bool, tag: str, objects: int
+    base: str, path: str, token: str, ca: str, *, seconds: int, mode: str, tag: str, objects: int
 ) -> Result:
     latencies: list[float] = []
     errors = 0
@@ -224,10 +272,20 @@ async def httpx_run(
             nonlocal errors, counter
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
-                if create:
+                if mode == "create":
                     counter += 1
                     body = dict(SECRET, metadata={"name": f"{tag}-{counter}"})
                     r = await client.post(path, json=body)
+                elif mode == "apply":
+                    counter += 1
+                    name = f"bench-{counter % objects}"
+                    value = "YQ==" if (counter // objects) % 2 else "Yg=="
+                    applied = {**SECRET, "metadata": {"name": name}, "data": {"password": value}}
+                    r = await client.patch(
+                        f"{path}/{name}?fieldManager=bench&force=true",
+                        content=json.dumps(applied),
+                        headers={"Content-Type": "application/apply-patch+yaml"},
+                    )
                 else:
                     counter += 1
                     r = await client.get(f"{path}/bench-{counter % objects}")
@@ -350,13 +408,15 @@ class Server:
     key: str
 
 
-def start_kcrypt(tmp: Path, name: str, *, cached: bool) -> Server:
+def start_kcrypt(tmp: Path, name: str, *, cached: bool, tree: str | None = None) -> Server:
     data = tmp / name
     port = free_port()
     log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 - the child holds it; closed with the dir
     args = ["server", "--data-dir", str(data), "--https-listen-port", str(port),
             "--secrets-encryption"]  # fmt: skip
     cmd = [str(KCRYPT), *args] if cached else [sys.executable, __file__, "--kcrypt-uncached", *args]
+    if tree is not None:
+        cmd = [sys.executable, __file__, "--kcrypt-tree", tree, *args]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     deadline = time.monotonic() + 30
@@ -401,6 +461,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--kcrypt-uncached"]:  # the child: the rest is kcrypt's command line
         serve_kcrypt_uncached(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["--kcrypt-tree"]:  # the baseline child: its src, then the command
+        serve_kcrypt_tree(sys.argv[2], sys.argv[3:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measurement")
     parser.add_argument("--runs", type=int, default=2, help="measurements per case (best kept)")
@@ -418,6 +481,10 @@ def main() -> None:
         help="before each case, wait until other work uses fewer cores than this",
     )
     parser.add_argument("--quiet-timeout", type=float, default=300, help="longest wait (s)")
+    parser.add_argument(
+        "--baseline", default="main", help="git ref whose kcrypt server is measured alongside"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline server")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--trivial-server", nargs=4, metavar=("PORT", "CERT", "KEY", "TOKEN"))
     opts = parser.parse_args()
@@ -438,6 +505,11 @@ def main() -> None:
             if not opts.no_uncached:
                 uncached = start_kcrypt(Path(tmp), "uncached", cached=False)
                 servers.append(uncached)
+            baseline = None
+            if not opts.no_baseline:
+                tree = unpack(opts.baseline, Path(tmp) / "baseline")
+                baseline = start_kcrypt(Path(tmp), "baseline", cached=True, tree=tree)
+                servers.append(baseline)
             tport = free_port()
             trivial = subprocess.Popen(
                 [sys.executable, __file__, "--trivial-server", str(tport), cached.cert,
@@ -449,12 +521,16 @@ def main() -> None:
             wait_ready(tserver.base, tserver.ca, tserver.token, GET_PATH + "/bench-0", trivial)
             for s in servers[:-1]:
                 asyncio.run(populate(s, opts.objects))
-            cases: dict[str, tuple[Server | None, bool]] = {
-                "trivial GET": (tserver, False),
-                "kcrypt secret GET": (cached, False),
-                "kcrypt secret GET, read cache off": (uncached, False),
-                "trivial POST": (tserver, True),
-                "kcrypt secret CREATE": (cached, True),
+            cases: dict[str, tuple[Server | None, str]] = {
+                "trivial GET": (tserver, "get"),
+                "kcrypt secret GET": (cached, "get"),
+                BEFORE_GET: (baseline, "get"),
+                "kcrypt secret GET, read cache off": (uncached, "get"),
+                "trivial POST": (tserver, "create"),
+                "kcrypt secret CREATE": (cached, "create"),
+                BEFORE_CREATE: (baseline, "create"),
+                "trivial PATCH": (tserver, "apply"),
+                "kcrypt secret SSA PATCH": (cached, "apply"),
             }
             results = measure(
                 client,
@@ -475,6 +551,7 @@ def main() -> None:
         runs=opts.runs,
         objects=opts.objects,
         load=os.getloadavg()[0],
+        baseline=opts.baseline,
     )
     print(report)
     if opts.write:
@@ -492,7 +569,7 @@ class Measured:
 
 def measure(
     client: str,
-    cases: dict[str, tuple[Server, bool]],
+    cases: dict[str, tuple[Server, str]],
     *,
     seconds: int,
     runs: int,
@@ -505,14 +582,14 @@ def measure(
     pids = sorted({server.proc.pid for server, _ in cases.values()})  # each process once
     for run in range(runs):
         this: dict[str, Result] = {}
-        for name, (server, create) in cases.items():
+        for name, (server, mode) in cases.items():
             tag = f"b{run}-{int(time.time() * 1000) % 10**8}"
             before = wait_quiet(quiet_cores, quiet_timeout)
             # a short warm-up on each server, then the measurement
-            one(client, server, seconds=1, create=create, tag=tag + "w", objects=objects)
+            one(client, server, seconds=1, mode=mode, tag=tag + "w", objects=objects)
             res = other_cores_while(
                 functools.partial(
-                    one, client, server, seconds=seconds, create=create, tag=tag, objects=objects
+                    one, client, server, seconds=seconds, mode=mode, tag=tag, objects=objects
                 ),
                 pids,
             )
@@ -530,15 +607,13 @@ def measure(
     return Measured(best, every)
 
 
-def one(
-    client: str, server: Server, *, seconds: int, create: bool, tag: str, objects: int
-) -> Result:
+def one(client: str, server: Server, *, seconds: int, mode: str, tag: str, objects: int) -> Result:
     if client == "wrk":
         return wrk_run(
             server.base + GET_PATH,
             server.token,
             seconds=seconds,
-            create=create,
+            mode=mode,
             tag=tag,
             objects=objects,
         )
@@ -549,20 +624,37 @@ def one(
             server.token,
             server.ca,
             seconds=seconds,
-            create=create,
+            mode=mode,
             tag=tag,
             objects=objects,
         )
     )
 
 
+BEFORE_GET = "kcrypt secret GET, baseline tree"
+BEFORE_CREATE = "kcrypt secret CREATE, baseline tree"
+
 PAIRS = {
     "trivial GET": "trivial GET",
     "kcrypt secret GET": "trivial GET",
+    BEFORE_GET: "trivial GET",
     "kcrypt secret GET, read cache off": "trivial GET",
     "trivial POST": "trivial POST",
     "kcrypt secret CREATE": "trivial POST",
+    BEFORE_CREATE: "trivial POST",
+    "trivial PATCH": "trivial PATCH",
+    "kcrypt secret SSA PATCH": "trivial PATCH",
 }
+
+
+def unpack(ref: str, into: Path) -> str:
+    """``git archive <ref> src`` unpacked under ``into``; returns its ``src`` folder."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return str(into / "src")
 
 
 def render(
@@ -573,6 +665,7 @@ def render(
     runs: int,
     objects: int,
     load: float,
+    baseline: str = "main",
 ) -> str:
     results = measured.best
     cpu = "unknown CPU"
@@ -604,6 +697,10 @@ def render(
         f"GETs rotate over {objects:,} distinct secrets (`bench-0` .. `bench-{objects - 1}`). "
         "The read-cache-off case is a second `kcrypt server` with the storage read cache "
         "size set to 0, measured in the same run. "
+        f"The baseline-tree cases are a third `kcrypt server` run from `{baseline}` "
+        "(`git archive`), populated the same way, measured in the same run. "
+        "SSA PATCH: `application/apply-patch+yaml` with `force=true`, rotating over the same "
+        "secrets, each apply changing the value (a write every time). "
         "Trivial: the same uvicorn + httptools + uvloop + Starlette + TLS stack, one handler that "
         "checks the bearer token and returns a fixed Secret for the same URLs.",
         "",
@@ -658,6 +755,21 @@ def render(
             f"{label}: {verdict}{median:.2f}x (median of {len(clean)} quiet same-run ratios; "
             f"range {clean[0]:.2f}x-{clean[-1]:.2f}x)."
         )
+    for after, before, label in (
+        ("kcrypt secret GET", BEFORE_GET, "GET"),
+        ("kcrypt secret CREATE", BEFORE_CREATE, "CREATE"),
+    ):
+        ratios = sorted(
+            run[after].rate / run[before].rate
+            for run in measured.runs
+            if after in run and before in run
+        )
+        if ratios:
+            lines.append(
+                f"{label} after/before (this tree / `{baseline}`), same run: "
+                f"{_median(ratios):.2f} (median of {len(ratios)} runs; range "
+                f"{ratios[0]:.2f}-{ratios[-1]:.2f}; 1.00 = unchanged)."
+            )
     return "\n".join(lines) + "\n"
 
 

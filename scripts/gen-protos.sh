@@ -15,7 +15,7 @@ ETCD=src/kcrypt/datastore/etcd/proto
 # --- Kubernetes object subset (kcrypt.codec.proto): runtime.Unknown, meta/v1, core/v1 ---
 CODEC=src/kcrypt/codec/proto
 "${PROTOC[@]}" --python_out=src --pyi_out=src \
-  "$CODEC/runtime.proto" "$CODEC/meta.proto" "$CODEC/core.proto"
+  "$CODEC/runtime.proto" "$CODEC/meta.proto" "$CODEC/core.proto" "$CODEC/reviews.proto"
 
 # --- KMS v2 EncryptedObject, the etcd value body (kcrypt.envelope.kms.proto) ---
 ENVELOPE=src/kcrypt/envelope/kms/proto
@@ -25,3 +25,6 @@ ENVELOPE=src/kcrypt/envelope/kms/proto
 KMS=src/kcrypt/kms/proto
 "${PROTOC[@]}" --python_out=src --pyi_out=src --grpc_python_out=src \
   "$KMS/kmsv2_service.proto" "$KMS/kmsv1beta1_service.proto"
+# --- OpenAPI v2 document subset (kcrypt.apiserver.openapi.proto), gnostic's format ---
+OPENAPI=src/kcrypt/apiserver/openapi/proto
+"${PROTOC[@]}" --python_out=src --pyi_out=src "$OPENAPI/openapiv2.proto"

@@ -107,7 +107,7 @@ async def test_patch_edge_cases(client: httpx.AsyncClient) -> None:
     r = await patch(client, {"data": {}}, MERGE)
     assert r.status_code == 404
     await client.post(SECRETS, json=secret("s1"))
-    r = await patch(client, {"data": {}}, {"Content-Type": "application/apply-patch+yaml"})
+    r = await patch(client, {"data": {}}, {"Content-Type": "text/plain"})
     assert r.status_code == 415
     r = await client.patch(f"{SECRETS}/s1", content=b"{bad", headers=MERGE)
     assert r.status_code == 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -94,13 +96,15 @@ async def test_namespace_create_defaults(client: httpx.AsyncClient) -> None:
 
 
 async def test_namespace_delete_removes_its_objects(
-    client: httpx.AsyncClient, datastore: Datastore
+    client: httpx.AsyncClient, datastore: Datastore, app: Any
 ) -> None:
     await client.post("/api/v1/namespaces", json={"metadata": {"name": "team"}})
     await client.post("/api/v1/namespaces/team/secrets", json=secret("s", namespace="team"))
     await client.post("/api/v1/namespaces/team/configmaps", json=configmap("c", namespace="team"))
     r = await client.delete("/api/v1/namespaces/team")
     assert r.status_code == 200
+    assert r.json()["kind"] == "Namespace" and r.json()["status"]["phase"] == "Terminating"
+    await app.state.namespaces.settle()
     assert (await client.get("/api/v1/namespaces/team")).status_code == 404
     page = await datastore.range("/registry/secrets/team/")
     assert page.kvs == ()

@@ -141,9 +141,13 @@ async def test_watch_label_selector_over_http(app: Any, client: httpx.AsyncClien
     await watch.hang_up()
 
 
-async def test_bad_watch_parameters_are_400_before_streaming(client: httpx.AsyncClient) -> None:
+async def test_bad_watch_parameters_are_4xx_before_streaming(client: httpx.AsyncClient) -> None:
     r = await client.get(SECRETS, params={"watch": "true", "resourceVersion": "abc"})
-    assert r.status_code == 400
+    assert r.status_code == 422  # upstream's InterpretWatchError
+    assert r.json()["message"] == (
+        'secrets "" is invalid: resourceVersion: Invalid value: "abc": '
+        'strconv.ParseUint: parsing "abc": invalid syntax'
+    )
     r = await client.get(SECRETS, params={"watch": "true", "labelSelector": "a in ("})
     assert r.status_code == 400
 

@@ -126,7 +126,7 @@ def test_unsupported_media_type() -> None:
         (b"k8s\x01abc", EnvelopeError, "encoding style"),
         (b"k8s\x00\xff\xff\xff", EnvelopeError, "envelope"),
         (b"k8s\x00\x0a\x0c\x0a\x02v1\x12\x06Secret\x12\x03\x0a\x05x", CodecError, "Secret"),
-        (b"k8s\x00\x0a\x0b\x0a\x02v1\x12\x05Event", UnsupportedKindError, "Event"),
+        (b"k8s\x00\x0a\x09\x0a\x02v1\x12\x03Pod", UnsupportedKindError, "Pod"),
         (b"k8s\x00\x1a\x00", EnvelopeError, "no kind"),
         (b'{"kind": "Secret"', EnvelopeError, "not valid JSON"),
         (b' ["Secret"]', EnvelopeError, "not an object"),

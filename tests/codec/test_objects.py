@@ -270,3 +270,29 @@ def test_wrong_types_name_the_path(field: str, value: object) -> None:
         encode_storage(_secret(**{field: value}))
     assert e.value.path.startswith(field)
     assert "%%%" not in str(e.value)
+
+
+def test_an_event_round_trips_with_microsecond_event_time_and_go_s_empty_fields() -> None:
+    """core/v1 Event: ``eventTime`` keeps microseconds, a zero one prints null, and the
+    two reporting fields without omitempty are always printed (k8s.io/api types.go)."""
+    from kcrypt.codec import decode_storage, encode_storage
+
+    event = {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {"name": "cm.17a", "namespace": "default"},
+        "involvedObject": {"kind": "ConfigMap", "name": "cm", "namespace": "default"},
+        "reason": "Tested",
+        "source": {"component": "kcrypt"},
+        "firstTimestamp": "2026-01-02T03:04:05Z",
+        "count": 2,
+        "eventTime": "2026-01-02T03:04:05.123456Z",
+        "series": {"count": 2, "lastObservedTime": "2026-01-02T03:04:06.5Z"},
+    }
+    back = decode_storage(encode_storage(event))
+    assert back["eventTime"] == "2026-01-02T03:04:05.123456Z"
+    assert back["series"] == {"count": 2, "lastObservedTime": "2026-01-02T03:04:06.500000Z"}
+    assert back["lastTimestamp"] is None
+    assert back["reportingComponent"] == "" and back["reportingInstance"] == ""
+    plain = decode_storage(encode_storage({**event, "eventTime": None, "series": None}))
+    assert plain["eventTime"] is None and "series" not in plain

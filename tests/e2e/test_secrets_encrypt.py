@@ -353,7 +353,12 @@ def test_errors_are_the_real_message(setup: Setup) -> None:
         r = client.get("/v1-kcrypt/encrypt/config")
         assert r.status_code == 405 and r.json()["message"] == "method not allowed"
         r = client.put("/v1-kcrypt/encrypt/config", content=b"not json")
-        assert r.status_code == 400 and r.json()["message"] == "the request body is not JSON"
+        assert r.status_code == 400
+        assert r.json()["message"].startswith("the request body is not valid JSON: ")
+        nested = b'{"stage":' + b"[" * 200_000 + b"]" * 200_000 + b"}"  # was a plain-text 500
+        r = client.put("/v1-kcrypt/encrypt/config", content=nested)
+        assert r.status_code == 400 and r.json()["kind"] == "Status"
+        assert r.json()["message"] == "the request body is nested too deeply"
         r = client.put("/v1-kcrypt/encrypt/config", json={"stage": "bogus"})
         assert r.status_code == 400 and r.json()["message"] == "unknown stage bogus requested"
     assert "see server log" not in err

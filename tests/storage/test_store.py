@@ -15,6 +15,7 @@ from kcrypt.storage import (
     AlreadyExists,
     BadRequest,
     Conflict,
+    Forbidden,
     InternalError,
     NotFound,
     ObjectStore,
@@ -254,7 +255,7 @@ async def test_delete_checks_preconditions_then_removes(store: ObjectStore) -> N
         namespace="default",
         preconditions=Preconditions(uid=created["metadata"]["uid"]),
     )
-    assert deleted["metadata"]["uid"] == created["metadata"]["uid"]
+    assert deleted.deleted and deleted.obj["metadata"]["uid"] == created["metadata"]["uid"]
     with pytest.raises(NotFound):
         await store.get("secrets", "s1", namespace="default")
     with pytest.raises(NotFound):
@@ -314,3 +315,54 @@ async def test_transformation_metrics_use_kube_apiserver_names_and_prefix_labels
         {"transformation_type": "from_storage", "transformer_prefix": "k8s:enc:aescbc:v1:"},
     )
     assert count == 1
+
+
+async def test_finalizers_hold_a_deleted_object_until_the_last_one_is_removed(
+    store: ObjectStore,
+) -> None:
+    obj = secret()
+    obj["metadata"]["finalizers"] = ["example.com/a", "example.com/b"]
+    await store.create("secrets", obj)
+    first = await store.delete("secrets", "s1", namespace="default")
+    assert not first.deleted
+    stamp = first.obj["metadata"]["deletionTimestamp"]
+    assert stamp and first.obj["metadata"]["deletionGracePeriodSeconds"] == 0
+    again = await store.delete("secrets", "s1", namespace="default")  # nothing changes
+    assert not again.deleted
+    assert again.obj["metadata"]["resourceVersion"] == first.obj["metadata"]["resourceVersion"]
+
+    def drop(name: str) -> Any:
+        def fn(current: dict[str, Any]) -> dict[str, Any]:
+            current["metadata"]["finalizers"].remove(name)
+            current["metadata"].pop("deletionTimestamp")  # a client cannot clear it
+            return current
+
+        return fn
+
+    held = await store.guaranteed_update(
+        "secrets", "s1", drop("example.com/a"), namespace="default"
+    )
+    assert held["metadata"]["deletionTimestamp"] == stamp
+    assert held["metadata"]["finalizers"] == ["example.com/b"]
+    await store.guaranteed_update("secrets", "s1", drop("example.com/b"), namespace="default")
+    with pytest.raises(NotFound):
+        await store.get("secrets", "s1", namespace="default")
+
+
+async def test_creates_in_a_namespace_being_deleted_are_forbidden(store: ObjectStore) -> None:
+    await store.create(
+        "namespaces", {"metadata": {"name": "doomed"}, "spec": {"finalizers": ["kubernetes"]}}
+    )
+    marked = await store.delete(
+        "namespaces",
+        "doomed",
+        mark=lambda ns: ns.setdefault("status", {}).update(phase="Terminating"),
+    )
+    assert not marked.deleted and marked.obj["status"]["phase"] == "Terminating"
+    with pytest.raises(Forbidden) as refused:
+        await store.namespaces.require("doomed", resource="configmaps", name="late")
+    assert refused.value.message == (
+        'configmaps "late" is forbidden: unable to create new content in namespace doomed '
+        "because it is being terminated"
+    )
+    assert [c.reason for c in refused.value.causes] == ["NamespaceTerminating"]

@@ -3,21 +3,30 @@
 ``create_app`` knows nothing about processes, TLS, files or config reloads
 (the server layer does); it takes an :class:`ObjectStore`, a token check and
 optional extra routes (``/metrics``, ``/healthz``, the supervisor API), all
-behind the same bearer-token check.
+behind the same bearer-token check (:mod:`.auth`). Its lifespan runs the
+namespace lifecycle (:mod:`.lifecycle`), which finishes namespace deletions.
 
-    GET                  /api /apis /api/v1 /version /openapi/v2
+    GET                  /api /apis /api/v1 /apis/<group>[/v1] /version
+    GET                  /openapi/v2 /openapi/v3 /openapi/v3/api/v1
+    POST                 /apis/authorization.k8s.io/v1/selfsubject{access,rules}reviews
+    POST                 /apis/authentication.k8s.io/v1/selfsubjectreviews
     GET POST             /api/v1/namespaces
     GET PUT PATCH DELETE /api/v1/namespaces/{name}
-    GET POST DELETE      /api/v1/namespaces/{namespace}/{secrets|configmaps}
-    GET PUT PATCH DELETE /api/v1/namespaces/{namespace}/{secrets|configmaps}/{name}
-    GET                  /api/v1/{secrets|configmaps}          (all namespaces)
+    GET PUT PATCH        /api/v1/namespaces/{name}/status
+    PUT                  /api/v1/namespaces/{name}/finalize
+    GET POST DELETE      /api/v1/namespaces/{namespace}/{secrets|configmaps|events}
+    GET PUT PATCH DELETE /api/v1/namespaces/{namespace}/{secrets|configmaps|events}/{name}
+    GET                  /api/v1/namespaces/{namespace}/services[/{name}]   (always empty)
+    GET                  /api/v1/{secrets|configmaps|events|services}       (all namespaces)
     *                    anything else: 404 Status
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
@@ -28,13 +37,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kcrypt.apiserver import discovery
+from kcrypt.apiserver import discovery, openapi
 from kcrypt.apiserver.auth import BearerAuthMiddleware
+from kcrypt.apiserver.call import Context, now
 from kcrypt.apiserver.errors import ApiError
+from kcrypt.apiserver.handlers import ResourceHandlers
+from kcrypt.apiserver.lifecycle import NamespaceLifecycle
 from kcrypt.apiserver.negotiation import Target as _Target
 from kcrypt.apiserver.negotiation import render
-from kcrypt.apiserver.resources import ResourceHandlers
 from kcrypt.apiserver.status import error_status
+from kcrypt.apiserver.version import version
 from kcrypt.storage import ObjectStore
 
 __all__ = ["create_app"]
@@ -88,12 +100,16 @@ def create_app(
     token_check: Callable[[str], bool],
     extra_routes: Sequence[BaseRoute] = (),
     metrics_registry: CollectorRegistry | None = None,
+    clock: Callable[[], str] = now,
 ) -> Starlette:
-    """The Kubernetes API over ``store``; every request needs a token ``token_check`` accepts.
+    """The Kubernetes API over ``store``; every request needs a token ``token_check`` accepts
+    (except anonymous health and version probes, see :mod:`.auth`).
 
     With ``metrics_registry``, ``apiserver_request_total{verb,code}`` is counted there.
+    ``app.state.namespaces`` is the :class:`NamespaceLifecycle`.
     """
-    h = ResourceHandlers(store)
+    lifecycle = NamespaceLifecycle(store, now=clock)
+    h = ResourceHandlers(Context(store, clock=clock, namespace_terminating=lifecycle.kick))
     routes: list[BaseRoute] = [
         # Object routes first: Starlette tries routes in order, and these carry
         # nearly all traffic (none of them matches a discovery path).
@@ -102,8 +118,13 @@ def create_app(
         Route("/api", discovery.api_versions, methods=["GET"]),
         Route("/apis", discovery.apis, methods=["GET"]),
         Route("/api/v1", discovery.api_resources, methods=["GET"]),
-        Route("/version", discovery.version, methods=["GET"]),
-        Route("/openapi/v2", discovery.openapi_v2, methods=["GET"]),
+        Route("/apis/{group}", discovery.api_group, methods=["GET"]),
+        Route("/apis/{group}/{version}", discovery.group_resources, methods=["GET"]),
+        Route("/apis/{group}/{version}/{resource}", h.review, methods=_ALL),
+        Route("/version", version, methods=["GET"]),
+        Route("/openapi/v2", openapi.v2, methods=["GET"]),
+        Route("/openapi/v3", openapi.v3_paths, methods=["GET"]),
+        Route("/openapi/v3/{path:path}", openapi.v3_document, methods=["GET"]),
         Route("/api/v1/namespaces", h.namespaces, methods=_ALL),
         Route("/api/v1/namespaces/{name}", h.namespace, methods=_ALL),
         Route("/api/v1/{resource}", h.all_namespaces, methods=_ALL),
@@ -122,4 +143,18 @@ def create_app(
         Middleware(_AccessLog, counter=counter),
         Middleware(BearerAuthMiddleware, token_check=token_check),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        follower = asyncio.create_task(lifecycle.run(), name="kcrypt-namespaces")
+        try:
+            yield
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await follower
+            await lifecycle.close()
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.namespaces = lifecycle
+    return app

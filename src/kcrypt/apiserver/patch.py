@@ -8,7 +8,7 @@ it is a merge patch plus the directives that can appear on maps
 dropped) and upstream's list strategies for ``metadata.finalizers`` (merge
 as a set) and ``metadata.ownerReferences`` (merge by ``uid``). Every other
 list is replaced, as upstream does for lists without a patch strategy.
-Server-side apply (``application/apply-patch+yaml``) is not served.
+Server-side apply (``application/apply-patch+yaml``) is :mod:`.apply`'s.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from kcrypt import codec
 from kcrypt.apiserver.errors import ApiError
 
 __all__ = [
+    "APPLY_PATCH",
     "JSON_PATCH",
     "MERGE_PATCH",
     "STRATEGIC_MERGE_PATCH",
@@ -35,7 +36,9 @@ __all__ = [
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
 _SUPPORTED = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
+_ACCEPTED = (*_SUPPORTED, APPLY_PATCH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class Patch:
 def parse_patch(content_type: str | None, body: bytes) -> Patch:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in _SUPPORTED:
-        raise codec.UnsupportedMediaType(content_type or "", _SUPPORTED)
+        raise codec.UnsupportedMediaType(content_type or "", _ACCEPTED)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:

@@ -33,11 +33,18 @@ class Status(TypedDict, total=False):
     code: int
 
 
-def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> Status:
+def status(
+    code: int,
+    reason: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    *,
+    continue_token: str = "",
+) -> Status:
     body: Status = {
         "kind": "Status",
         "apiVersion": "v1",
-        "metadata": {},
+        "metadata": {"continue": continue_token} if continue_token else {},
         "status": "Failure",
         "message": message,
         "reason": reason,
@@ -65,6 +72,10 @@ def _named(exc: Any) -> dict[str, Any]:
     return {"name": exc.name, "kind": exc.resource}
 
 
+def _causes(causes: Any) -> list[dict[str, str]]:
+    return [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes]
+
+
 def error_status(exc: BaseException) -> Status:
     """The Status a client sees for ``exc``."""
     match exc:
@@ -77,17 +88,25 @@ def error_status(exc: BaseException) -> Status:
         case storage.Conflict():
             return status(409, "Conflict", exc.message, _named(exc))
         case storage.Invalid():
-            causes = [
-                {"reason": c.reason, "message": c.message, "field": c.field} for c in exc.causes
-            ]
-            details = {"name": exc.name, "kind": exc.kind, "causes": causes}
+            details: dict[str, Any] = {"name": exc.name}
+            if exc.group:
+                details["group"] = exc.group
+            details |= {"kind": exc.kind, "causes": _causes(exc.causes)}
             return status(422, "Invalid", exc.message, details)
         case storage.Forbidden():
-            return status(403, "Forbidden", exc.message, _named(exc))
+            forbidden = _named(exc) | ({"causes": _causes(exc.causes)} if exc.causes else {})
+            return status(403, "Forbidden", exc.message, forbidden)
         case storage.BadRequest():
             return status(400, "BadRequest", exc.message)
         case storage.Expired():
-            return status(410, "Expired", exc.message)
+            return status(410, "Expired", exc.message, continue_token=exc.continue_token)
+        case storage.TooLargeResourceVersion():
+            too_large = {
+                "reason": "ResourceVersionTooLarge",
+                "message": "Too large resource version",
+            }
+            details = {"causes": [too_large], "retryAfterSeconds": 1}
+            return status(504, "Timeout", exc.message, details)
         case storage.InternalError():
             return status(500, "InternalError", exc.message, {"causes": [{"message": exc.detail}]})
         case codec.UnsupportedMediaType():

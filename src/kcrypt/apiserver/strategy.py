@@ -1,10 +1,16 @@
-"""Per-kind defaulting before validation (kube-apiserver's REST strategies).
+"""Per-kind defaulting and preparation (kube-apiserver's REST strategies).
 
-* Secret: ``stringData`` is merged into ``data`` (base64, stringData wins) and
-  dropped, as the v1 -> internal conversion does; ``type`` defaults to Opaque.
-* Namespace: created ``Active`` with the ``kubernetes`` finalizer and the
-  ``kubernetes.io/metadata.name`` label; an update keeps the stored spec and
-  status (they have their own subresources upstream).
+Two steps, because managed fields are recorded between them, as upstream:
+
+* :func:`default` is what decoding does (v1 defaulting and conversion), so
+  its results are owned by the writer: a Secret's ``stringData`` is merged
+  into ``data`` (base64, stringData wins) and dropped, ``type`` defaults to
+  Opaque; a Namespace gets the ``kubernetes.io/metadata.name`` label;
+* :func:`prepare_create` / :func:`prepare_update` are the strategies' own
+  ``PrepareFor*``, which nobody owns: a Namespace is created ``Active`` with
+  the ``kubernetes`` finalizer; its main resource keeps the stored ``spec``
+  and ``status``, ``/status`` keeps the stored ``spec``, ``/finalize`` keeps
+  the stored ``status`` (upstream's reset fields).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-__all__ = ["prepare_create", "prepare_update"]
+__all__ = ["default", "prepare_create", "prepare_update"]
 
 Obj = dict[str, Any]
 
@@ -44,10 +50,17 @@ def _namespace_label(obj: Obj) -> None:
         meta["labels"] = labels
 
 
-def prepare_create(kind: str, obj: Obj) -> Obj:
+def default(kind: str, obj: Obj) -> Obj:
     if kind == "Secret":
         _secret(obj)
     elif kind == "Namespace":
+        _namespace_label(obj)
+    return obj
+
+
+def prepare_create(kind: str, obj: Obj) -> Obj:
+    default(kind, obj)
+    if kind == "Namespace":
         spec = obj.get("spec") or {}
         finalizers = list(spec.get("finalizers") or [])
         if "kubernetes" not in finalizers:
@@ -55,21 +68,21 @@ def prepare_create(kind: str, obj: Obj) -> Obj:
         spec["finalizers"] = finalizers
         obj["spec"] = spec
         obj["status"] = {"phase": "Active"}
-        _namespace_label(obj)
     return obj
 
 
-def prepare_update(kind: str, new: Obj, old: Obj) -> Obj:
-    if kind == "Secret":
-        _secret(new)
-    elif kind == "Namespace":
-        if "spec" in old:
-            new["spec"] = old["spec"]
-        else:
-            new.pop("spec", None)
-        if "status" in old:
-            new["status"] = old["status"]
-        else:
-            new.pop("status", None)
-        _namespace_label(new)
+def _keep(new: Obj, old: Obj, field: str) -> None:
+    if field in old:
+        new[field] = old[field]
+    else:
+        new.pop(field, None)
+
+
+def prepare_update(kind: str, new: Obj, old: Obj, *, subresource: str = "") -> Obj:
+    default(kind, new)
+    if kind == "Namespace":
+        if subresource != "status":
+            _keep(new, old, "status")
+        if subresource != "finalize":
+            _keep(new, old, "spec")
     return new

@@ -1,7 +1,11 @@
 """Server-side printing: ``meta.k8s.io/v1`` Table for ``kubectl get``.
 
 Columns are kube-apiserver's printers (pkg/printers/internalversion):
-Secret NAME TYPE DATA AGE, ConfigMap NAME DATA AGE, Namespace NAME STATUS AGE.
+Secret NAME TYPE DATA AGE, ConfigMap NAME DATA AGE, Namespace NAME STATUS AGE,
+Event LAST SEEN TYPE REASON OBJECT MESSAGE (and five wide-only columns),
+Service NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE (+ SELECTOR). As on the
+server side upstream, every row carries every column; kubectl hides the
+``priority: 1`` ones unless asked for ``-o wide``.
 Rows carry the object as PartialObjectMetadata (``includeObject=Metadata``,
 the default), the full object (``Object``) or nothing (``None``). AGE is
 apimachinery's ``HumanDuration`` of now minus creationTimestamp.
@@ -37,8 +41,18 @@ _AGE = {
 }
 
 
-def _column(name: str, type_: str, description: str) -> dict[str, Any]:
-    return {"name": name, "type": type_, "format": "", "description": description, "priority": 0}
+def _column(name: str, type_: str, description: str, *, priority: int = 0) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": type_,
+        "format": "",
+        "description": description,
+        "priority": priority,
+    }
+
+
+def _wide(name: str, description: str) -> dict[str, Any]:
+    return _column(name, "string", description, priority=1)
 
 
 _COLUMNS: dict[str, list[dict[str, Any]]] = {
@@ -57,6 +71,29 @@ _COLUMNS: dict[str, list[dict[str, Any]]] = {
         _NAME,
         _column("Status", "string", "The status of the namespace"),
         _AGE,
+    ],
+    "Event": [
+        _column(
+            "Last Seen", "string", "The time at which the most recent occurrence was recorded."
+        ),
+        _column("Type", "string", "Type of this event (Normal, Warning)."),
+        _column("Reason", "string", "A short, machine-readable reason for the event."),
+        _column("Object", "string", "The object this event is about."),
+        _wide("Subobject", "The part of the object this event is about, if any."),
+        _wide("Source", "The component (and host) that reported this event."),
+        _column("Message", "string", "A human-readable description of the event."),
+        _wide("First Seen", "The time at which the event was first recorded."),
+        _wide("Count", "The number of times this event has occurred."),
+        {**_NAME, "priority": 1},
+    ],
+    "Service": [
+        _NAME,
+        _column("Type", "string", "How the service is exposed."),
+        _column("Cluster-IP", "string", "The IP address of the service."),
+        _column("External-IP", "string", "External addresses of the service."),
+        _column("Port(s)", "string", "The ports the service exposes."),
+        _AGE,
+        _wide("Selector", "Pods with labels matching this selector back the service."),
     ],
 }
 
@@ -94,15 +131,51 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def _age(obj: Obj, now: datetime) -> str:
-    stamp = (obj.get("metadata") or {}).get("creationTimestamp")
-    if not stamp:
+def _since(stamp: Any, now: datetime) -> str:
+    """``translateTimestampSince``: the age of an RFC3339 time, ``<unknown>`` if unset."""
+    if not isinstance(stamp, str) or not stamp:
         return "<unknown>"
     try:
-        created = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return "<unknown>"
-    return human_duration((now - created).total_seconds())
+    return human_duration((now - then).total_seconds())
+
+
+def _age(obj: Obj, now: datetime) -> str:
+    return _since((obj.get("metadata") or {}).get("creationTimestamp"), now)
+
+
+def _event_cells(obj: Obj, now: datetime) -> list[Any]:
+    """printEvent with Wide: first/last seen fall back on eventTime and the series."""
+    first = _since(obj.get("firstTimestamp") or obj.get("eventTime"), now)
+    last = _since(obj.get("lastTimestamp"), now) if obj.get("lastTimestamp") else first
+    count = obj.get("count") or 1
+    series = obj.get("series")
+    if isinstance(series, dict):
+        last, count = _since(series.get("lastObservedTime"), now), series.get("count") or 0
+    ref = obj.get("involvedObject") or {}
+    target = str(ref.get("kind") or "").lower()
+    if ref.get("name"):
+        target = f"{target}/{ref['name']}"
+    source = obj.get("source") or {}
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    host = source.get("host") or obj.get("reportingInstance") or ""
+    shown_source = f"{component}, {host}" if host else component
+    message = str(obj.get("message") or "").strip()
+    name = (obj.get("metadata") or {}).get("name", "")
+    return [
+        last,
+        obj.get("type") or "",
+        obj.get("reason") or "",
+        target,
+        ref.get("fieldPath") or "",
+        shown_source,
+        message,
+        first,
+        count,
+        name,
+    ]
 
 
 def _cells(kind: str, obj: Obj, now: datetime) -> list[Any]:
@@ -112,6 +185,8 @@ def _cells(kind: str, obj: Obj, now: datetime) -> list[Any]:
     if kind == "ConfigMap":
         count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
         return [name, count, _age(obj, now)]
+    if kind == "Event":
+        return _event_cells(obj, now)
     phase = (obj.get("status") or {}).get("phase") or ""
     return [name, phase, _age(obj, now)]
 
@@ -143,6 +218,7 @@ def to_table(
     *,
     resource_version: str = "",
     continue_token: str = "",
+    remaining: int | None = None,
     include_object: str = "",
     now: datetime | None = None,
 ) -> Obj:
@@ -160,6 +236,8 @@ def to_table(
         meta["resourceVersion"] = resource_version
     if continue_token:
         meta["continue"] = continue_token
+    if remaining is not None:
+        meta["remainingItemCount"] = remaining
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

@@ -1,11 +1,12 @@
-"""kube-apiserver's validation for Secrets, ConfigMaps and Namespaces, same messages.
+"""kube-apiserver's validation for the served kinds, same messages.
 
-Ported rule by rule from k8s.io/apimachinery ``pkg/util/validation`` and
-``pkg/api/validation`` (names, labels, annotations) and kubernetes
-``pkg/apis/core/validation`` (ValidateSecret[Update], ValidateConfigMap[Update],
-ValidateNamespace[Update]). Messages are the upstream strings, because
-scripts and people grep for them. Keys are checked in sorted order (Go's map
-order is random, so upstream has no order to match).
+Ported rule by rule from k8s.io/apimachinery ``pkg/api/validation`` (object
+metadata, finalizers) and kubernetes ``pkg/apis/core/validation``
+(ValidateSecret[Update], ValidateConfigMap[Update], ValidateNamespace[Update],
+ValidateNamespaceStatusUpdate, ValidateEventCreate for core/v1). Messages are
+the upstream strings, because scripts and people grep for them. Keys are
+checked in sorted order (Go's map order is random, so upstream has no order
+to match).
 """
 
 from __future__ import annotations
@@ -13,10 +14,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kcrypt.apiserver.fielderrors import (
+    forbidden,
+    go_value,
+    invalid,
+    required,
+    too_long,
+)
+from kcrypt.apiserver.names import (
+    is_config_map_key,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_value,
+    is_qualified_name,
+)
 from kcrypt.storage import Cause, Invalid
 
 __all__ = ["MAX_SECRET_SIZE", "validate", "validate_update"]
@@ -25,172 +39,6 @@ MAX_SECRET_SIZE = 1 * 1024 * 1024
 _TOTAL_ANNOTATION_SIZE = 256 * 1024
 _IMMUTABLE_SET = "field is immutable when `immutable` is set"
 _IMMUTABLE = "field is immutable"
-
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_LABEL = re.compile(r"\A" + _DNS1123_LABEL_FMT + r"\Z")
-_DNS1123_SUBDOMAIN = re.compile(r"\A" + _DNS1123_SUBDOMAIN_FMT + r"\Z")
-_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
-_CONFIG_KEY = re.compile(r"\A" + _CONFIG_KEY_FMT + r"\Z")
-_QNAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_QNAME = re.compile(r"\A" + _QNAME_FMT + r"\Z")
-_LABEL_VALUE_FMT = "(" + _QNAME_FMT + ")?"
-_LABEL_VALUE = re.compile(r"\A" + _LABEL_VALUE_FMT + r"\Z")
-_QNAME_MSG = (
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-    "alphanumeric character"
-)
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    if not examples:
-        return f"{msg} (regex used for validation is '{fmt}')"
-    out = msg + " (e.g. "
-    for i, ex in enumerate(examples):
-        if i:
-            out += " or "
-        out += f"'{ex}', "
-    return out + f"regex used for validation is '{fmt}')"
-
-
-def _max_len(n: int) -> str:
-    return f"must be no more than {n} characters"
-
-
-def is_dns1123_subdomain(value: str) -> list[str]:
-    errs = []
-    if len(value.encode()) > 253:
-        errs.append(_max_len(253))
-    if not _DNS1123_SUBDOMAIN.match(value):
-        errs.append(
-            _regex_error(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-                _DNS1123_SUBDOMAIN_FMT,
-                "example.com",
-            )
-        )
-    return errs
-
-
-def is_dns1123_label(value: str) -> list[str]:
-    errs = []
-    if len(value.encode()) > 63:
-        errs.append(_max_len(63))
-    if not _DNS1123_LABEL.match(value):
-        if _DNS1123_SUBDOMAIN.match(value):
-            errs.append("must not contain dots")
-        else:
-            errs.append(
-                _regex_error(
-                    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                    "characters or '-', and must start and end with an alphanumeric character",
-                    _DNS1123_LABEL_FMT,
-                    "my-name",
-                    "123-abc",
-                )
-            )
-    return errs
-
-
-def is_config_map_key(value: str) -> list[str]:
-    errs = []
-    if len(value.encode()) > 253:
-        errs.append(_max_len(253))
-    if not _CONFIG_KEY.match(value):
-        errs.append(
-            _regex_error(
-                "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                _CONFIG_KEY_FMT,
-                "key.name",
-                "KEY_NAME",
-                "key-name",
-            )
-        )
-    if value == ".":
-        errs.append("must not be '.'")
-    elif value == "..":
-        errs.append("must not be '..'")
-    elif value.startswith(".."):
-        errs.append("must not start with '..'")
-    return errs
-
-
-def is_qualified_name(value: str) -> list[str]:
-    errs: list[str] = []
-    parts = value.split("/")
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        prefix, name = parts
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            errs += ["prefix part " + m for m in is_dns1123_subdomain(prefix)]
-    else:
-        return [
-            "a qualified name "
-            + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name) > 63:
-        errs.append("name part " + _max_len(63))
-    if not _QNAME.match(name):
-        errs.append(
-            "name part " + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc")
-        )
-    return errs
-
-
-def is_label_value(value: str) -> list[str]:
-    errs = []
-    if len(value) > 63:
-        errs.append(_max_len(63))
-    if not _LABEL_VALUE.match(value):
-        errs.append(
-            _regex_error(
-                "a valid label must be an empty string or consist of alphanumeric characters, "
-                "'-', '_' or '.', and must start and end with an alphanumeric character",
-                _LABEL_VALUE_FMT,
-                "MyValue",
-                "my_value",
-                "12345",
-            )
-        )
-    return errs
-
-
-# -- field errors (k8s.io/apimachinery/pkg/util/validation/field) -------------
-
-
-def _quote(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def invalid(field: str, value: Any, detail: str) -> Cause:
-    body = f"Invalid value: {_quote(value)}"
-    return Cause("FieldValueInvalid", f"{body}: {detail}" if detail else body, field)
-
-
-def required(field: str, detail: str = "") -> Cause:
-    return Cause(
-        "FieldValueRequired", f"Required value: {detail}" if detail else "Required value", field
-    )
-
-
-def forbidden(field: str, detail: str) -> Cause:
-    return Cause("FieldValueForbidden", f"Forbidden: {detail}", field)
-
-
-def too_long(field: str, max_bytes: int) -> Cause:
-    return Cause("FieldValueTooLong", f"Too long: may not be more than {max_bytes} bytes", field)
-
 
 # -- object meta ----------------------------------------------------------------
 
@@ -236,6 +84,23 @@ def _object_meta(meta: Mapping[str, Any], *, namespaced: bool, name_fn: NameFn) 
         total += len(k.encode()) + len(str(annotations[k]).encode())
     if total > _TOTAL_ANNOTATION_SIZE:
         errs.append(too_long("metadata.annotations", _TOTAL_ANNOTATION_SIZE))
+    for i, finalizer in enumerate(meta.get("finalizers") or []):
+        errs += _finalizer(str(finalizer), f"metadata.finalizers[{i}]")
+    return errs
+
+
+_STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+
+
+def _finalizer(name: str, field: str) -> list[Cause]:
+    """apimachinery's ValidateFinalizerName plus core's validateKubeFinalizerName."""
+    errs = [invalid(field, name, m) for m in is_qualified_name(name)]
+    if "/" not in name and name not in _STANDARD_FINALIZERS:
+        errs.append(
+            invalid(
+                field, name, "name is neither a standard finalizer name nor is it fully qualified"
+            )
+        )
     return errs
 
 
@@ -319,13 +184,32 @@ def _config_map(obj: Mapping[str, Any]) -> list[Cause]:
 
 
 def _namespace(obj: Mapping[str, Any]) -> list[Cause]:
-    return _object_meta(obj.get("metadata") or {}, namespaced=False, name_fn=is_dns1123_label)
+    errs = _object_meta(obj.get("metadata") or {}, namespaced=False, name_fn=is_dns1123_label)
+    for i, finalizer in enumerate((obj.get("spec") or {}).get("finalizers") or []):
+        errs += _finalizer(str(finalizer), f"spec.finalizers[{i}]")
+    return errs
+
+
+def _event(obj: Mapping[str, Any]) -> list[Cause]:
+    """core/v1 events get upstream's legacy rules (ValidateEventCreate for v1)."""
+    meta = obj.get("metadata") or {}
+    errs = _object_meta(meta, namespaced=True, name_fn=is_dns1123_subdomain)
+    involved = obj.get("involvedObject") or {}
+    namespace = meta.get("namespace") or ""
+    if not obj.get("eventTime"):
+        theirs = involved.get("namespace") or ""
+        if (theirs and theirs != namespace) or (not theirs and namespace not in ("", "default")):
+            errs.append(
+                invalid("involvedObject.namespace", theirs, "does not match event.namespace")
+            )
+    return errs
 
 
 _RULES: dict[str, Callable[[Mapping[str, Any]], list[Cause]]] = {
     "Secret": _secret,
     "ConfigMap": _config_map,
     "Namespace": _namespace,
+    "Event": _event,
 }
 
 
@@ -340,9 +224,51 @@ def validate(kind: str, obj: Mapping[str, Any]) -> None:
     _raise(kind, obj, _RULES[kind](obj))
 
 
-def validate_update(kind: str, new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
-    """Update-time validation (immutability first, then the create rules)."""
+def _namespace_status(new: Mapping[str, Any]) -> list[Cause]:
+    phase = (new.get("status") or {}).get("phase") or ""
+    if not (new.get("metadata") or {}).get("deletionTimestamp"):
+        if phase != "Active":
+            return [
+                invalid(
+                    "status.Phase", phase, "may only be 'Active' if `deletionTimestamp` is empty"
+                )
+            ]
+    elif phase != "Terminating":
+        return [
+            invalid(
+                "status.Phase",
+                phase,
+                "may only be 'Terminating' if `deletionTimestamp` is not empty",
+            )
+        ]
+    return []
+
+
+def _no_new_finalizers(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[Cause]:
+    old_meta, new_meta = old.get("metadata") or {}, new.get("metadata") or {}
+    if not old_meta.get("deletionTimestamp"):
+        return []
+    extra = sorted(set(new_meta.get("finalizers") or []) - set(old_meta.get("finalizers") or []))
+    if not extra:
+        return []
+    shown = "[]string{" + ", ".join(go_value(str(f)) for f in extra) + "}"
+    detail = (
+        "no new finalizers can be added if the object is being deleted, "
+        f"found new finalizers {shown}"
+    )
+    return [forbidden("metadata.finalizers", detail)]
+
+
+def validate_update(
+    kind: str, new: Mapping[str, Any], old: Mapping[str, Any], *, subresource: str = ""
+) -> None:
+    """Update-time validation (immutability first, then the create rules); a namespace's
+    ``/status`` and ``/finalize`` have their own (ValidateNamespace{Status,Finalize}Update)."""
     errs = _object_meta_update(new.get("metadata") or {}, old.get("metadata") or {})
+    errs += _no_new_finalizers(new, old)
+    if kind == "Namespace" and subresource == "status":
+        _raise(kind, new, errs + _namespace_status(new))
+        return
     if kind == "Secret" and (new.get("type") or "") != (old.get("type") or ""):
         errs.append(invalid("type", new.get("type") or "", _IMMUTABLE))
     if kind in ("Secret", "ConfigMap") and old.get("immutable") is True:

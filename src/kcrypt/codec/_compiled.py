@@ -46,7 +46,7 @@ def compiled_to_json(schema: Schema) -> ToJson:
 
 
 def _compile(schema: Schema) -> ToJson:
-    from kcrypt.codec.schema import T, _text, format_time, join_path
+    from kcrypt.codec.schema import T, _text, format_micro_time, format_time, join_path
 
     # Registered before the subschemas are compiled, so a recursive schema
     # reaches itself through this trampoline instead of recursing forever.
@@ -57,6 +57,7 @@ def _compile(schema: Schema) -> ToJson:
     env: dict[str, Any] = {
         "_text": _text,
         "format_time": format_time,
+        "format_micro_time": format_micro_time,
         "join_path": join_path,
         "b2a": binascii.b2a_base64,
         "json_loads": json.loads,
@@ -80,6 +81,8 @@ def _compile(schema: Schema) -> ToJson:
             lines.append(f"{ind}out[{k}] = _s{i}(v, join_path(path, {k}))")
         elif t is T.TIME:
             lines.append(f"{ind}out[{k}] = format_time(v, join_path(path, {k}))")
+        elif t is T.MICROTIME:
+            lines.append(f"{ind}out[{k}] = format_micro_time(v, join_path(path, {k}))")
         elif t is T.STR_MAP:
             lines += [
                 f"{ind}if v:",

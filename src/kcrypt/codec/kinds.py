@@ -50,6 +50,7 @@ KINDS: dict[str, Kind] = {
             singular="namespace",
             short_names=("ns",),
         ),
+        Kind("events", "Event", "v1", namespaced=True, singular="event", short_names=("ev",)),
     )
 }
 """Served resources by plural resource name."""

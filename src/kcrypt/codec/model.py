@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message  # type: ignore[import-untyped]
 
-from kcrypt.codec.proto import core_pb2, meta_pb2
+from kcrypt.codec.proto import core_pb2, meta_pb2, reviews_pb2
 from kcrypt.codec.schema import Field, Schema, T
 
 __all__ = ["OBJECT_TYPES", "TYPES", "TypeInfo"]
@@ -120,6 +120,44 @@ NAMESPACE = Schema(
     type_meta=True,
 )
 
+_OBJECT_REFERENCE = Schema(
+    (
+        Field("kind", T.STR),
+        Field("namespace", T.STR),
+        Field("name", T.STR),
+        Field("uid", T.STR),
+        Field("apiVersion", T.STR),
+        Field("resourceVersion", T.STR),
+        Field("fieldPath", T.STR),
+    )
+)
+
+EVENT = Schema(
+    (
+        _METADATA,
+        Field("involvedObject", T.MSG, sub=_OBJECT_REFERENCE),
+        Field("reason", T.STR),
+        Field("message", T.STR),
+        Field("source", T.MSG, sub=Schema((Field("component", T.STR), Field("host", T.STR)))),
+        Field("firstTimestamp", T.TIME),
+        Field("lastTimestamp", T.TIME),
+        Field("count", T.INT),
+        Field("type", T.STR),
+        Field("eventTime", T.MICROTIME),
+        Field(
+            "series",
+            T.MSG,
+            pointer=True,
+            sub=Schema((Field("count", T.INT), Field("lastObservedTime", T.MICROTIME))),
+        ),
+        Field("action", T.STR),
+        Field("related", T.MSG, pointer=True, sub=_OBJECT_REFERENCE),
+        Field("reportingComponent", T.STR, omitempty=False),
+        Field("reportingInstance", T.STR, omitempty=False),
+    ),
+    type_meta=True,
+)
+
 _STATUS_DETAILS = Schema(
     (
         Field("name", T.STR),
@@ -148,6 +186,120 @@ STATUS = Schema(
 )
 
 
+_ACCESS_STATUS = Schema(
+    (
+        Field("allowed", T.BOOL, omitempty=False),
+        Field("denied", T.BOOL),
+        Field("reason", T.STR),
+        Field("evaluationError", T.STR),
+    )
+)
+
+SELF_SUBJECT_ACCESS_REVIEW = Schema(
+    (
+        _METADATA,
+        Field(
+            "spec",
+            T.MSG,
+            sub=Schema(
+                (
+                    Field(
+                        "resourceAttributes",
+                        T.MSG,
+                        pointer=True,
+                        sub=Schema(
+                            tuple(
+                                Field(f, T.STR)
+                                for f in (
+                                    "namespace",
+                                    "verb",
+                                    "group",
+                                    "version",
+                                    "resource",
+                                    "subresource",
+                                    "name",
+                                )
+                            )
+                        ),
+                    ),
+                    Field(
+                        "nonResourceAttributes",
+                        T.MSG,
+                        pointer=True,
+                        sub=Schema((Field("path", T.STR), Field("verb", T.STR))),
+                    ),
+                )
+            ),
+        ),
+        Field("status", T.MSG, sub=_ACCESS_STATUS),
+    ),
+    type_meta=True,
+)
+
+_RULES_STATUS = Schema(
+    (
+        Field(
+            "resourceRules",
+            T.MSG_LIST,
+            omitempty=False,
+            sub=Schema(
+                (
+                    Field("verbs", T.STR_LIST, omitempty=False),
+                    Field("apiGroups", T.STR_LIST),
+                    Field("resources", T.STR_LIST),
+                    Field("resourceNames", T.STR_LIST),
+                )
+            ),
+        ),
+        Field(
+            "nonResourceRules",
+            T.MSG_LIST,
+            omitempty=False,
+            sub=Schema(
+                (Field("verbs", T.STR_LIST, omitempty=False), Field("nonResourceURLs", T.STR_LIST))
+            ),
+        ),
+        Field("incomplete", T.BOOL, omitempty=False),
+        Field("evaluationError", T.STR),
+    )
+)
+
+SELF_SUBJECT_RULES_REVIEW = Schema(
+    (
+        _METADATA,
+        Field("spec", T.MSG, sub=Schema((Field("namespace", T.STR),))),
+        Field("status", T.MSG, sub=_RULES_STATUS),
+    ),
+    type_meta=True,
+)
+
+SELF_SUBJECT_REVIEW = Schema(
+    (
+        _METADATA,
+        Field(
+            "status",
+            T.MSG,
+            sub=Schema(
+                (
+                    Field(
+                        "userInfo",
+                        T.MSG,
+                        sub=Schema(
+                            (
+                                Field("username", T.STR),
+                                Field("uid", T.STR),
+                                Field("groups", T.STR_LIST),
+                            )
+                        ),
+                    ),
+                )
+            ),
+        ),
+    ),
+    type_meta=True,
+)
+
+
 def _list_of(item: Schema) -> Schema:
     return Schema(
         (_LIST_METADATA, Field("items", T.MSG_LIST, omitempty=False, sub=item)), type_meta=True
@@ -170,6 +322,7 @@ OBJECT_TYPES: dict[tuple[str, str], TypeInfo] = {
         TypeInfo("v1", "Secret", SECRET, core_pb2.Secret),
         TypeInfo("v1", "ConfigMap", CONFIG_MAP, core_pb2.ConfigMap),
         TypeInfo("v1", "Namespace", NAMESPACE, core_pb2.Namespace),
+        TypeInfo("v1", "Event", EVENT, core_pb2.Event),
     )
 }
 """Kinds that are stored under /registry."""
@@ -182,8 +335,28 @@ TYPES: dict[tuple[str, str], TypeInfo] = {
             TypeInfo("v1", "SecretList", _list_of(SECRET), core_pb2.SecretList),
             TypeInfo("v1", "ConfigMapList", _list_of(CONFIG_MAP), core_pb2.ConfigMapList),
             TypeInfo("v1", "NamespaceList", _list_of(NAMESPACE), core_pb2.NamespaceList),
+            TypeInfo("v1", "EventList", _list_of(EVENT), core_pb2.EventList),
             TypeInfo("v1", "Status", STATUS, meta_pb2.Status),
+            TypeInfo(
+                "authorization.k8s.io/v1",
+                "SelfSubjectAccessReview",
+                SELF_SUBJECT_ACCESS_REVIEW,
+                reviews_pb2.SelfSubjectAccessReview,
+            ),
+            TypeInfo(
+                "authorization.k8s.io/v1",
+                "SelfSubjectRulesReview",
+                SELF_SUBJECT_RULES_REVIEW,
+                reviews_pb2.SelfSubjectRulesReview,
+            ),
+            TypeInfo(
+                "authentication.k8s.io/v1",
+                "SelfSubjectReview",
+                SELF_SUBJECT_REVIEW,
+                reviews_pb2.SelfSubjectReview,
+            ),
         )
     },
 }
-"""Every type the codec can encode: stored kinds plus their lists and Status (API responses)."""
+"""Every type the codec can encode: stored kinds plus their lists, Status and the
+self-reviews (API requests and responses, never stored)."""

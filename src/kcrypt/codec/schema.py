@@ -34,6 +34,7 @@ from typing import Any
 from google.protobuf.message import Message  # type: ignore[import-untyped]
 
 from kcrypt.codec._compiled import compiled_to_json
+from kcrypt.codec._compiled_from_json import compiled_from_json
 from kcrypt.codec.errors import InvalidObjectError, ObjectDecodeError
 
 __all__ = [
@@ -44,13 +45,14 @@ __all__ = [
     "join_path",
     "to_json",
     "unknown_fields",
+    "walk_from_json",
     "walk_to_json",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _GO_ZERO_TIME_UNIX = -62135596800  # time.Time{} (0001-01-01T00:00:00Z) as Unix seconds
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})\Z"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z"
 )
 
 
@@ -59,6 +61,7 @@ class T(enum.Enum):
     INT = "integer"
     BOOL = "boolean"
     TIME = "timestamp"
+    MICROTIME = "timestamp with microseconds"
     STR_MAP = "map of strings"
     BYTES_MAP = "map of base64 strings"
     STR_LIST = "list of strings"
@@ -131,18 +134,45 @@ def _format_seconds(seconds: int) -> str:
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
+def format_micro_time(ts: Message, path: str) -> str | None:
+    """metav1.MicroTime as JSON: ``2006-01-02T15:04:05.000000Z``, None for the zero time."""
+    text = format_time(ts, path)
+    if text is None:
+        return None
+    micros = int(getattr(ts, "nanos")) // 1000  # noqa: B009 (generated attribute)
+    return f"{text[:-1]}.{micros:06d}Z"
+
+
+def parse_micro_time(value: object, path: str) -> tuple[int, int]:
+    """RFC3339 with up to microseconds -> (Unix seconds, nanos), as MicroTime keeps it."""
+    seconds = parse_time(value, path)
+    m = _RFC3339.match(str(value))
+    fraction = (m.group(7) if m else None) or ""
+    return seconds, int((fraction + "000000")[:6]) * 1000
+
+
 def parse_time(value: object, path: str) -> int:
     """RFC3339 (as Go's time.RFC3339 parses it) to Unix seconds, fraction dropped."""
     if not isinstance(value, str):
         raise InvalidObjectError(path, f"expected an RFC3339 timestamp, got {_jtype(value)}")
+    seconds = _rfc3339_seconds(value)
+    if isinstance(seconds, str):
+        raise InvalidObjectError(path, seconds)
+    return seconds
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339_seconds(value: str) -> int | str:
+    """Unix seconds, or what is wrong with ``value``. Cached: every write reads its
+    creationTimestamp and managedFields times, and writes close together share them."""
     m = _RFC3339.match(value)
     if m is None:
-        raise InvalidObjectError(path, "timestamp is not RFC3339 (2006-01-02T15:04:05Z07:00)")
-    y, mo, d, h, mi, s, zone = m.groups()
+        return "timestamp is not RFC3339 (2006-01-02T15:04:05Z07:00)"
+    y, mo, d, h, mi, s, _fraction, zone = m.groups()
     try:
         t = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=UTC)
     except ValueError:
-        raise InvalidObjectError(path, "timestamp is out of range") from None
+        return "timestamp is out of range"
     offset = 0
     if zone != "Z":
         sign = -1 if zone[0] == "-" else 1
@@ -185,6 +215,8 @@ def walk_to_json(msg: Message, schema: Schema, path: str = "") -> dict[str, Any]
             out[key] = walk_to_json(value, sub, join_path(path, key))
         elif t is T.TIME:
             out[key] = format_time(value, join_path(path, key))
+        elif t is T.MICROTIME:
+            out[key] = format_micro_time(value, join_path(path, key))
         elif t is T.STR_MAP:
             if value:
                 out[key] = {_text(k): _text(value[k]) for k in sorted(value)}
@@ -253,7 +285,17 @@ def _b64(value: object, path: str) -> bytes:
 
 
 def from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None:
-    """Fill ``msg`` from the JSON form like Go's decoder would; unknown keys are ignored."""
+    """Fill ``msg`` from the JSON form like Go's decoder would; unknown keys are ignored.
+
+    Runs on every write and request body: served by the function generated for
+    ``schema`` (``_compiled_from_json.py``), which fills exactly what
+    :func:`walk_from_json` fills."""
+    compiled_from_json(schema)(obj, msg, path)
+
+
+def walk_from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None:
+    """The reference reader: walks ``schema.fields`` one by one. The generated
+    readers make the same decisions; tests compare the two."""
     if obj is None:
         obj = {}
     if not isinstance(obj, Mapping):
@@ -284,6 +326,13 @@ def from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None
                     if seconds != _GO_ZERO_TIME_UNIX:
                         ts.seconds = seconds
                         ts.nanos = 0
+            elif t is T.MICROTIME:
+                ts = getattr(msg, name)
+                ts.SetInParent()
+                if value is not None:
+                    seconds, nanos = parse_micro_time(value, p)
+                    if seconds != _GO_ZERO_TIME_UNIX:
+                        ts.seconds, ts.nanos = seconds, nanos
             elif t in (T.STR_MAP, T.BYTES_MAP):
                 _want(value, Mapping, "an object", p)
                 target = getattr(msg, name)
@@ -305,13 +354,13 @@ def from_json(obj: object, msg: Message, schema: Schema, path: str = "") -> None
                 assert f.sub is not None
                 sub = getattr(msg, name)
                 sub.SetInParent()
-                from_json(value, sub, f.sub, p)
+                walk_from_json(value, sub, f.sub, p)
             elif t is T.MSG_LIST:
                 assert f.sub is not None
                 _want(value, list, "an array", p)
                 items = getattr(msg, name)
                 for i, v in enumerate(value):
-                    from_json(v, items.add(), f.sub, f"{p}[{i}]")
+                    walk_from_json(v, items.add(), f.sub, f"{p}[{i}]")
             else:  # RAW_JSON
                 raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
                 getattr(msg, name).Raw = raw.encode("utf-8")

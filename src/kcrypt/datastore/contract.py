@@ -15,9 +15,10 @@ emulates for SQL. Semantics every engine must honour (the contract suite in
 * Keys are text (``/registry/secrets/ns/name``), values opaque bytes.
 * ``range`` lists keys that start with ``prefix`` in byte order, strictly after
   ``start_after`` when given, at most ``limit`` (0 = all), as of ``revision``
-  (0 = current). ``Page.revision`` is the revision the page was read at; pass
-  it back to read the next page at the same point in time; ``more`` says
-  whether keys remain. Reading at a compacted revision raises ``Compacted``.
+  (0 = current); ``count`` counts the same keys without a limit.
+  ``Page.revision`` is the revision the page was read at; pass it back to read
+  the next page at the same point in time; ``more`` says whether keys remain.
+  Reading at a compacted revision raises ``Compacted``.
   ``keys_only=True`` returns every field but the value (``b""``), for
   listings that need revisions only.
 * ``written_since(prefix, revision=R, excluding=ranges)`` lists the live keys
@@ -191,7 +192,10 @@ class Datastore(Protocol):
         keys_only: bool = False,
     ) -> Page: ...
 
-    async def count(self, prefix: str, *, revision: int = 0) -> int: ...
+    async def count(self, prefix: str, *, start_after: str | None = None, revision: int = 0) -> int:
+        """Keys under ``prefix`` (strictly after ``start_after`` when given) at
+        ``revision``: what is left of a paged list, as etcd's Range count says."""
+        ...
 
     async def written_since(
         self,

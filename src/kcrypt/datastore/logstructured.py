@@ -68,6 +68,8 @@ __all__ = ["Draft", "Lease", "Log", "LogStructured", "LogWriter", "Row", "prefix
 
 WATCH_BATCH = 500
 COMPACT_BATCH = 10_000
+WATCH_DRAIN = 1.0
+"""Seconds a compaction waits for open watches to read what was written before it."""
 
 
 def _event(row: Row) -> Event:
@@ -155,6 +157,8 @@ class LogStructured:
         self._lease_check_interval = lease_check_interval
         self._poll_interval = poll_interval
         self._changed = asyncio.Event()
+        self._positions: dict[object, int] = {}  # each open watch -> the revision it read up to
+        self._advanced = asyncio.Event()
         self._closed = False
         self._expiry: asyncio.Task[None] | None = None
 
@@ -235,9 +239,11 @@ class LogStructured:
         rows = self._log.written_since(lo, hi, revision=revision, excluding=excluding)
         return [r.kv() for r in rows]
 
-    async def count(self, prefix: str, *, revision: int = 0) -> int:
+    async def count(self, prefix: str, *, start_after: str | None = None, revision: int = 0) -> int:
         self._check_open()
         lo, hi = prefix_bounds(prefix)
+        if start_after is not None and start_after >= lo:
+            lo = start_after + "\0"
         return self._log.count(lo, hi, revision=self._read_revision(revision))
 
     # -- writes --------------------------------------------------------------
@@ -337,23 +343,48 @@ class LogStructured:
             if start_revision < compact:
                 raise Compacted(start_revision, compact)
             last = start_revision - 1
-        while not self._closed:
-            changed = self._changed
-            compact = self._log.compact_revision()
-            if last + 1 < compact:
-                raise Compacted(last + 1, compact)
-            upto = self._log.current_revision()
-            rows = self._log.after(lo, hi, revision=last, upto=upto, limit=WATCH_BATCH)
-            last = rows[-1].id if len(rows) == WATCH_BATCH else max(last, upto)
-            for row in rows:
-                yield _event(row)
-            if rows:
-                continue
-            # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancel
-            # that lands as the event fires, and the watcher never ends.
+        token = object()
+        try:
+            while not self._closed:
+                changed = self._changed
+                compact = self._log.compact_revision()
+                if last + 1 < compact:
+                    raise Compacted(last + 1, compact)
+                upto = self._log.current_revision()
+                rows = self._log.after(lo, hi, revision=last, upto=upto, limit=WATCH_BATCH)
+                last = rows[-1].id if len(rows) == WATCH_BATCH else max(last, upto)
+                self._positions[token] = last
+                self._advanced.set()
+                for row in rows:
+                    yield _event(row)
+                if rows:
+                    continue
+                # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancel
+                # that lands as the event fires, and the watcher never ends.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_interval):
+                        await changed.wait()
+        finally:
+            self._positions.pop(token, None)
+
+    async def _drain_watchers(self, revision: int) -> None:
+        """Give open watches (at most ``WATCH_DRAIN`` seconds) to read up to ``revision``.
+
+        A watch that merely had no turn on the loop since the last writes is not
+        behind, and a compaction right after those writes (``compact_now`` after a
+        key removal) must not tell it its history is gone. A watch whose client
+        stopped reading stays behind and gets ``Compacted``, as it should.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WATCH_DRAIN
+        self._wake()
+        while any(p < revision for p in self._positions.values()):
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._advanced.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_interval):
-                    await changed.wait()
+                await asyncio.wait_for(self._advanced.wait(), left)
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -418,6 +449,7 @@ class LogStructured:
         done = self._log.compact_revision()
         if revision <= done:
             return  # already forgotten; racing compactors need not coordinate
+        await self._drain_watchers(revision - 1)
         # Rows below ``revision`` go; a tombstone *at* it stays so that a
         # watch from ``revision`` still sees it.
         start = max(done - 1, 0)

@@ -61,7 +61,7 @@ from kcrypt.server.supervisor import EncryptionSupervisor
 from kcrypt.server.tls import TLSFiles, ensure_tls
 from kcrypt.server.token import ensure_token
 from kcrypt.snapshot import RestoreInterrupted, restore_pending
-from kcrypt.storage import ObjectStore, StorageMetrics, TransformerRegistry
+from kcrypt.storage import EventRecorder, ObjectStore, StorageMetrics, TransformerRegistry
 
 __all__ = ["PreparedFiles", "bind_listener", "prepare_files", "run_server"]
 
@@ -211,6 +211,8 @@ async def _serve(
 ) -> None:
     store = ObjectStore(datastore, registry, metrics=StorageMetrics(metrics_registry))
     await ensure_default_namespaces(store)
+    # kcrypt's own long operations are recorded as core/v1 Events (kubectl get events)
+    events = EventRecorder(lambda e: store.create("events", e), host=settings.node_name)
 
     reload_metrics = ReloadMetrics(metrics_registry, apiserver_id=f"kcrypt-{settings.node_name}")
     applied_hash = files.loaded.hash if files.loaded is not None else None
@@ -234,6 +236,7 @@ async def _serve(
         generated=files.generated,
         kms=kms,
         after_pass=snapshots.after_key_change,
+        events=events,
     )
     # The datastore's encryption state wins over the file; applied before listening.
     await supervisor.start()
@@ -286,6 +289,7 @@ async def _serve(
             await compactor.close()
         await snapshots.close()
         await supervisor.close()
+        await events.close()
 
 
 def _write_kubeconfigs(settings: ServerSettings, files: PreparedFiles) -> None:

@@ -83,7 +83,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kcrypt.apiserver import status
+from kcrypt.apiserver import ApiError, ClientGone, parse_json, read_body, status
 from kcrypt.config import ConfigSnapshot, build_snapshot, config_hash
 from kcrypt.datastore import Datastore
 from kcrypt.encryption import (
@@ -112,7 +112,7 @@ from kcrypt.server.metrics import ReloadMetrics
 from kcrypt.server.own_config import OwnConfigCommands
 from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
-from kcrypt.storage import TransformerRegistry
+from kcrypt.storage import EventRecorder, InvolvedObject, TransformerRegistry
 
 __all__ = [
     "CONFIG_PATH",
@@ -172,10 +172,13 @@ class EncryptionSupervisor:
         generated: bool = False,
         kms: KMSProviders | None = None,
         after_pass: Callable[[str], None] | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         enc = settings.encryption
         self._kms = kms
         self._after_pass = after_pass
+        self._events = events
+        self._node = InvolvedObject(kind="Node", name=settings.node_name, uid=settings.node_name)
         self.custom = enc.config_file is not None
         self._settings = settings
         self._ds = datastore
@@ -263,12 +266,26 @@ class EncryptionSupervisor:
         if progress.finished and self._after_pass is not None:
             self._after_pass("re-encryption pass finished: values moved to the write key")
 
+    def _event(self, reason: str, message: str, *, warning: bool = False) -> None:
+        """A core/v1 Event on this node, as k3s records secrets-encrypt progress."""
+        if self._events is not None:
+            kind = "Warning" if warning else "Normal"
+            self._events.emit(self._node, reason=reason, message=message, event_type=kind)
+
     def progress(self, progress: ReencryptProgress) -> None:
         self._metrics.record(progress)
         if progress.done == 0 and not progress.finished:
             self._pages = 0
+            self._event("SecretsUpdateStart", f"reencrypting {progress.total} secrets")
             return
         self._pages += 1
+        if progress.finished:
+            self._event("SecretsUpdateComplete", f"reencrypted {progress.done} secrets")
+            if progress.failed:
+                message = f"failed to reencrypt {progress.failed} secrets"
+                self._event("SecretsUpdateError", message, warning=True)
+        elif self._pages % LOG_EVERY_PAGES == 0:
+            self._event("SecretsProgress", f"reencrypted {progress.done} secrets")
         if progress.finished or self._pages % LOG_EVERY_PAGES == 0:
             doc: dict[str, Any] = {
                 "total": progress.total,
@@ -287,6 +304,10 @@ class EncryptionSupervisor:
         """Where the server acts on a saved step: the pass's job ended (keys changed,
         history compacted) -> a snapshot, when snapshots are on (the seed's advice)."""
         log.debug("encryption controller step %s done (%s)", step.action.value, step.reason)
+        if step.action is Action.REMOVE_KEY:
+            self._event("EncryptionKeyRemoved", step.message)
+        elif step.action is Action.RECORD_ERROR:
+            self._event("SecretsUpdateError", step.message, warning=True)
         if step.action in (Action.COMPACT, Action.FINISH) and self._after_pass is not None:
             self._after_pass("re-encryption pass finished: keys changed")
 
@@ -405,10 +426,12 @@ class EncryptionSupervisor:
             return _error(405, "MethodNotAllowed", "method not allowed")
         if self.service is None and self.own is None:
             return _error(400, "BadRequest", self._refusal())
-        try:
-            body: Any = await request.json()
-        except (ValueError, RecursionError):
-            return _error(400, "BadRequest", "the request body is not JSON")
+        try:  # the API server's body reader: 3 MiB cap, hostile JSON is a 400
+            body: Any = parse_json(await read_body(request))
+        except ApiError as exc:
+            return _error(exc.code, exc.reason, exc.message, headers=exc.headers)
+        except ClientGone:
+            return Response(status_code=400)
         if not isinstance(body, dict):
             return _error(400, "BadRequest", "the request body is not a JSON object")
         try:
@@ -428,8 +451,10 @@ class EncryptionSupervisor:
         return JSONResponse(result)
 
 
-def _error(code: int, reason: str, message: str) -> JSONResponse:
-    return JSONResponse(status(code, reason, message), status_code=code)
+def _error(
+    code: int, reason: str, message: str, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(status(code, reason, message), status_code=code, headers=headers)
 
 
 def _file_hash(path: Path) -> str | None:

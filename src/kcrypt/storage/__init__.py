@@ -6,6 +6,7 @@ rewritten on update, consistent paged lists, watches); :class:`TransformerRegist
 holds the live transformers and swaps them atomically on config reload.
 """
 
+from kcrypt.storage.deletion import DeleteOutcome
 from kcrypt.storage.errors import (
     AlreadyExists,
     BadRequest,
@@ -17,6 +18,14 @@ from kcrypt.storage.errors import (
     Invalid,
     NotFound,
     StorageError,
+    TooLargeResourceVersion,
+)
+from kcrypt.storage.events import (
+    DEFAULT_EVENT_TTL,
+    EventLeases,
+    EventRecorder,
+    InvolvedObject,
+    new_event,
 )
 from kcrypt.storage.metrics import StorageMetrics
 from kcrypt.storage.selectors import (
@@ -29,15 +38,20 @@ from kcrypt.storage.store import ObjectList, ObjectStore, Preconditions, UpdateF
 from kcrypt.storage.transformers import TransformerRegistry, TransformerSource
 
 __all__ = [
+    "DEFAULT_EVENT_TTL",
     "AlreadyExists",
     "BadRequest",
     "Cause",
     "Conflict",
+    "DeleteOutcome",
+    "EventLeases",
+    "EventRecorder",
     "Expired",
     "FieldSelector",
     "Forbidden",
     "InternalError",
     "Invalid",
+    "InvolvedObject",
     "LabelSelector",
     "NotFound",
     "ObjectList",
@@ -45,10 +59,12 @@ __all__ = [
     "Preconditions",
     "StorageError",
     "StorageMetrics",
+    "TooLargeResourceVersion",
     "TransformerRegistry",
     "TransformerSource",
     "UpdateFn",
     "WatchEvent",
+    "new_event",
     "parse_field_selector",
     "parse_label_selector",
 ]

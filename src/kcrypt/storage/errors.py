@@ -7,7 +7,9 @@
     ├── Invalid         the object fails validation, with causes   (422 Invalid)
     ├── BadRequest      a selector, continue token or RV is malformed (400 BadRequest)
     ├── Expired         a continue token or watch RV was compacted (410 Expired)
-    ├── Forbidden       the operation is never allowed (deleting ``default``) (403)
+    ├── Forbidden       the operation is never allowed (deleting ``default``,
+    │                   creating in a terminating namespace) (403)
+    ├── TooLargeResourceVersion  a resourceVersion the store has not reached (504)
     └── InternalError   a stored value cannot be decrypted/decoded (500)
 
 Why the API meanings live here and not in the API server: the re-encryption
@@ -36,6 +38,7 @@ __all__ = [
     "Invalid",
     "NotFound",
     "StorageError",
+    "TooLargeResourceVersion",
 ]
 
 
@@ -89,21 +92,23 @@ class Cause:
 
 
 class Invalid(StorageError):
-    """``<Kind> "<name>" is invalid: <causes>`` (apierrors.NewInvalid)."""
+    """``<Kind>[.<group>] "<name>" is invalid: <causes>`` (apierrors.NewInvalid)."""
 
-    def __init__(self, kind: str, name: str, causes: Sequence[Cause]) -> None:
+    def __init__(self, kind: str, name: str, causes: Sequence[Cause], *, group: str = "") -> None:
         unique: list[str] = []
         for c in causes:
             if str(c) not in unique:
                 unique.append(str(c))
+        qualified = f"{kind}.{group}" if group else kind
         if not unique:
-            msg = f'{kind} "{name}" is invalid'
+            msg = f'{qualified} "{name}" is invalid'
         elif len(unique) == 1:
-            msg = f'{kind} "{name}" is invalid: {unique[0]}'
+            msg = f'{qualified} "{name}" is invalid: {unique[0]}'
         else:
-            msg = f'{kind} "{name}" is invalid: [{", ".join(unique)}]'
+            msg = f'{qualified} "{name}" is invalid: [{", ".join(unique)}]'
         super().__init__(msg)
         self.kind = kind
+        self.group = group
         self.name = name
         self.causes = tuple(causes)
 
@@ -113,14 +118,33 @@ class BadRequest(StorageError):
 
 
 class Expired(StorageError):
-    pass
+    """``continue_token``: where an expired paged list may carry on (inconsistently)."""
+
+    def __init__(self, message: str, *, continue_token: str = "") -> None:
+        super().__init__(message)
+        self.continue_token = continue_token
 
 
 class Forbidden(StorageError):
-    def __init__(self, resource: str, name: str, detail: str) -> None:
-        super().__init__(f'{resource} "{name}" is forbidden: {detail}')
+    """``apierrors.NewForbidden``; ``causes`` go to ``details.causes``."""
+
+    def __init__(
+        self, resource: str, name: str, detail: str, *, causes: Sequence[Cause] = ()
+    ) -> None:
+        target = f'{resource} "{name}"' if name else resource
+        super().__init__(f"{target} is forbidden: {detail}")
         self.resource = resource
         self.name = name
+        self.causes = tuple(causes)
+
+
+class TooLargeResourceVersion(StorageError):
+    """``storage.NewTooLargeResourceVersionError``: the client is ahead of the store."""
+
+    def __init__(self, wanted: int, current: int) -> None:
+        super().__init__(f"Timeout: Too large resource version: {wanted}, current: {current}")
+        self.wanted = wanted
+        self.current = current
 
 
 class InternalError(StorageError):

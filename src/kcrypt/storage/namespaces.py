@@ -1,46 +1,76 @@
-"""Does a namespace exist? Asked on every create, answered mostly from memory.
+"""May something be created in this namespace? Asked on every create, answered mostly
+from memory.
+
+Upstream's NamespaceLifecycle admission refuses a create in a namespace that
+does not exist (404 ``namespaces "x" not found``) or that is being deleted
+(403 ``unable to create new content in namespace x because it is being
+terminated``, cause ``NamespaceTerminating``). Updates and deletes are not
+checked.
 
 Reading the Namespace object on each create cost ~12% of a create. The
-answer changes rarely, so :class:`NamespaceGuard` remembers a *positive*
-answer for ``ttl`` seconds (a missing namespace is always read again: it may
-be created any moment). What keeps that safe is the deletion side:
+answer changes rarely, so :class:`NamespaceGuard` remembers an *Active*
+answer for ``ttl`` seconds (a missing or terminating namespace is always read
+again). What keeps that safe is the deletion side:
 
-* a namespace deleted through this store is forgotten at once and marked
-  *terminating* for the whole deletion (:meth:`NamespaceGuard.terminating`):
-  every create in it through this store fails with NotFound from then on,
-  including a create that passed its check earlier -- the store checks the
-  mark again right before its write;
+* a namespace marked for deletion through this store is remembered as
+  *terminating* at once (:meth:`NamespaceGuard.terminating`) until it is gone:
+  every create in it through this store is refused from then on, including a
+  create that passed its check earlier -- the store checks again right before
+  its write;
 * a create that was already past that last check when the mark was set
-  commits no later than the deletion's own writes (it is ahead of them), so
-  the deleter's sweep after the Namespace is gone removes it;
+  commits no later than the mark itself, so the namespace controller's
+  content sweep, which starts after the mark, removes it;
 * another server sharing the datastore (etcd) may trust its memory for up to
-  ``ttl`` after the Namespace is gone; the deleter sweeps once more after
-  ``ttl`` (:attr:`NamespaceGuard.ttl`), when no server still believes in it.
+  ``ttl`` after the mark; the controller sweeps once more ``ttl`` after the
+  namespace is gone (:attr:`NamespaceGuard.ttl`), when no server still
+  believes in it.
 
-The same holds upstream: kube-apiserver's NamespaceLifecycle admission works
-from an informer cache, and the namespace controller cleans up what slips by.
+The same holds upstream: the admission plugin works from an informer cache,
+and the namespace controller cleans up what slips by.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from kcrypt.storage.errors import NotFound
+from kcrypt.storage.errors import Cause, Forbidden
 
-__all__ = ["DEFAULT_NAMESPACE_TTL", "NamespaceGuard"]
+__all__ = ["DEFAULT_NAMESPACE_TTL", "NamespaceGuard", "terminating_error"]
 
 DEFAULT_NAMESPACE_TTL = 1.0
 _MAX_ENTRIES = 10_000
 
 
+def terminating_error(namespace: str, *, resource: str, name: str) -> Forbidden:
+    """NamespaceLifecycle's refusal, with the ``NamespaceTerminating`` cause."""
+    return Forbidden(
+        resource,
+        name,
+        f"unable to create new content in namespace {namespace} because it is being terminated",
+        causes=[
+            Cause(
+                "NamespaceTerminating",
+                f"namespace {namespace} is being terminated",
+                "metadata.namespace",
+            )
+        ],
+    )
+
+
+def _terminating(namespace: dict[str, Any]) -> bool:
+    meta = namespace.get("metadata") or {}
+    status = namespace.get("status") or {}
+    return bool(meta.get("deletionTimestamp")) or status.get("phase") == "Terminating"
+
+
 class NamespaceGuard:
-    """``read(name)`` reads the Namespace (raising NotFound); ``clock`` is monotonic."""
+    """``read(name)`` returns the Namespace (raising NotFound); ``clock`` is monotonic."""
 
     def __init__(
         self,
-        read: Callable[[str], Awaitable[object]],
+        read: Callable[[str], Awaitable[dict[str, Any]]],
         *,
         ttl: float = DEFAULT_NAMESPACE_TTL,
         clock: Callable[[], float] = time.monotonic,
@@ -49,39 +79,32 @@ class NamespaceGuard:
         self._read = read
         self._clock = clock
         self._known: dict[str, float] = {}
-        self._terminating: dict[str, int] = {}
+        self._terminating: set[str] = set()
 
-    async def require(self, name: str) -> None:
-        """NotFound unless ``name`` exists and is not being deleted here."""
-        self.check_not_terminating(name)
-        expires = self._known.get(name)
+    async def require(self, namespace: str, *, resource: str, name: str) -> None:
+        """NotFound unless ``namespace`` exists; Forbidden while it is being deleted."""
+        self.check_not_terminating(namespace, resource=resource, name=name)
+        expires = self._known.get(namespace)
         if expires is not None and expires > self._clock():
             return
-        await self._read(name)
-        if name in self._terminating:  # deletion began while we were reading
-            raise NotFound("namespaces", name)
+        obj = await self._read(namespace)
+        if _terminating(obj):
+            self._terminating.add(namespace)
+        self.check_not_terminating(namespace, resource=resource, name=name)
         if len(self._known) >= _MAX_ENTRIES:
             self._known.clear()
-        self._known[name] = self._clock() + self.ttl
+        self._known[namespace] = self._clock() + self.ttl
 
-    def check_not_terminating(self, name: str) -> None:
-        if name in self._terminating:
-            raise NotFound("namespaces", name)
+    def check_not_terminating(self, namespace: str, *, resource: str, name: str) -> None:
+        if namespace in self._terminating:
+            raise terminating_error(namespace, resource=resource, name=name)
 
-    def forget(self, name: str) -> None:
-        self._known.pop(name, None)
+    def terminating(self, namespace: str) -> None:
+        """``namespace`` was marked for deletion here: refuse creates in it from now on."""
+        self._known.pop(namespace, None)
+        self._terminating.add(namespace)
 
-    @contextmanager
-    def terminating(self, name: str) -> Iterator[None]:
-        """While inside, creates in ``name`` through this store fail with NotFound."""
-        self._known.pop(name, None)
-        self._terminating[name] = self._terminating.get(name, 0) + 1
-        try:
-            yield
-        finally:
-            left = self._terminating[name] - 1
-            if left:
-                self._terminating[name] = left
-            else:
-                del self._terminating[name]
-            self._known.pop(name, None)
+    def gone(self, namespace: str) -> None:
+        """``namespace`` was deleted (or created again): forget all about it."""
+        self._known.pop(namespace, None)
+        self._terminating.discard(namespace)

@@ -16,11 +16,13 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ObjectList:
-    """One page: ``continue_token`` is ``""`` on the last page."""
+    """One page: ``continue_token`` is ``""`` on the last page; ``remaining_item_count``
+    is set on pages with a token and no selector (kube-apiserver's estimate)."""
 
     items: tuple[Obj, ...]
     resource_version: str
     continue_token: str = ""
+    remaining_item_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,11 @@ def keep_system_fields(new: Obj, current: Obj) -> None:
         meta["uid"] = old["uid"]
     if old.get("creationTimestamp"):
         meta["creationTimestamp"] = old["creationTimestamp"]
+    for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):  # the server's alone
+        if field in old:
+            meta[field] = old[field]
+        else:
+            meta.pop(field, None)
 
 
 def check_preconditions(resource: str, name: str, current: Obj, pre: Preconditions | None) -> None:

@@ -6,8 +6,10 @@ upstream, ``k!=v`` and ``notin`` also match objects without the label.
 
 Field selectors: ``field=v``, ``field==v``, ``field!=v``; the supported
 fields are ``metadata.name`` and ``metadata.namespace`` for every resource,
-plus ``type`` for secrets and ``status.phase`` for namespaces, and anything
-else is ``field label not supported: <f>`` (400), upstream's message.
+plus ``type`` for secrets, ``status.phase`` for namespaces and the event
+fields kubectl's describers select on (``involvedObject.*``, ``reason``,
+``source``, ``type``, ``reportingComponent``), and anything else is ``field
+label not supported: <f>`` (400), upstream's message.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ _FIELDS: dict[str, frozenset[str]] = {
     "secrets": frozenset({"metadata.name", "metadata.namespace", "type"}),
     "configmaps": frozenset({"metadata.name", "metadata.namespace"}),
     "namespaces": frozenset({"metadata.name", "metadata.namespace", "status.phase"}),
+    "events": frozenset(
+        {"metadata.name", "metadata.namespace", "reason", "reportingComponent", "source", "type"}
+        | {
+            f"involvedObject.{f}"
+            for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion")
+        }
+        | {"involvedObject.fieldPath"}
+    ),
 }
 
 
@@ -178,6 +188,10 @@ class FieldSelector:
 
 
 def _field_value(obj: Mapping[str, Any], field: str) -> str:
+    if field == "source":  # an event's source: its component, else the reporting controller
+        source = obj.get("source")
+        component = source.get("component") if isinstance(source, Mapping) else None
+        return component or _field_value(obj, "reportingComponent")
     cur: Any = obj
     for part in field.split("."):
         cur = cur.get(part) if isinstance(cur, Mapping) else None

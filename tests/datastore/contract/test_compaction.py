@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import pytest
@@ -59,3 +60,34 @@ async def test_compacting_again_at_an_older_revision_changes_nothing(engine: Eng
     assert kv is not None and kv.value == b"2"
     with pytest.raises(Compacted):
         await engine.ds.get(engine.key("a"), revision=first)
+
+
+async def test_an_open_watch_that_had_no_turn_yet_survives_a_compaction_right_after_writes(
+    engine: Engine,
+) -> None:
+    """A key rotation writes, then compacts at once (``compact_now``): a watch that is
+    up to date in every way but had no turn on the loop in between is not behind."""
+    start = await engine.ds.revision() + 1
+    seen: list[str] = []
+    done = asyncio.Event()
+
+    async def follow() -> None:
+        async for event in engine.ds.watch(engine.prefix, start_revision=start):
+            seen.append(event.kv.key)
+            if len(seen) == 3:
+                done.set()
+                return
+
+    watcher = asyncio.create_task(follow())
+    await asyncio.sleep(0.2)  # the watch is open and idle
+    for name in ("a", "b", "c"):  # a burst, then the compaction, with no turn between
+        rev = await engine.ds.create(engine.key(name), b"v")
+    await engine.ds.compact(rev)
+    try:
+        async with asyncio.timeout(20):
+            await done.wait()
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    assert seen == [engine.key("a"), engine.key("b"), engine.key("c")]

@@ -43,6 +43,12 @@ async def test_range_lists_only_the_prefix_in_byte_order(engine: Engine) -> None
     assert page.revision == await engine.ds.revision()
     assert await engine.ds.count(engine.key("dir", "")) == 5
     assert await engine.ds.count(engine.prefix) == 6
+    # what is left after a page ending at "a/deeper" (the paged list's remainingItemCount)
+    left = await engine.ds.count(engine.key("dir", ""), start_after=engine.key("dir", "a/deeper"))
+    assert left == 3
+    assert (
+        await engine.ds.count(engine.key("dir", ""), start_after=engine.key("dir", "\u00e9")) == 0
+    )
 
 
 async def test_reads_at_an_older_revision_see_the_older_value(engine: Engine) -> None:

@@ -252,9 +252,11 @@ class EtcdDatastore:
     ) -> list[KeyValue]:
         # etcd filters on min_mod_revision; the exclusion is applied here, on
         # revisions only, and just the survivors' values are read.
-        begin = self._k(prefix)
         req = rpc_pb2.RangeRequest(
-            key=begin, range_end=prefix_end(begin), keys_only=True, min_mod_revision=revision + 1
+            key=self._begin(prefix),
+            range_end=prefix_end(self._k(prefix)),
+            keys_only=True,
+            min_mod_revision=revision + 1,
         )
         resp = await self._range(req)
         ranges = sorted(excluding)
@@ -269,13 +271,12 @@ class EtcdDatastore:
                 out.append(current)
         return out
 
-    async def count(self, prefix: str, *, revision: int = 0) -> int:
-        req = rpc_pb2.RangeRequest(
-            key=self._begin(prefix),
-            range_end=prefix_end(self._k(prefix)),
-            revision=revision,
-            count_only=True,
-        )
+    async def count(self, prefix: str, *, start_after: str | None = None, revision: int = 0) -> int:
+        begin = self._begin(prefix)
+        end = prefix_end(self._k(prefix))
+        if start_after is not None and start_after >= prefix:
+            begin = self._k(start_after) + b"\0"
+        req = rpc_pb2.RangeRequest(key=begin, range_end=end, revision=revision, count_only=True)
         return int((await self._range(req, revision)).count)
 
     # ---- compared writes ---------------------------------------------------
