@@ -93,6 +93,23 @@ async def test_a_failing_hook_changes_nothing_stored(
     assert "after compact" in caplog.text and "snapshot refused" in caplog.text
 
 
+async def rotate_and_stop_after(node: Node, after: Action) -> None:
+    """``rotate-keys``, then the controller dies right after saving step ``after``."""
+    stopped = asyncio.Event()
+    real = node.hooks.step_done
+
+    async def stop_after(step: Step, state: EncryptionState | None) -> None:
+        await real(step, state)
+        if step.action is after:
+            stopped.set()
+            await asyncio.Event().wait()  # the process dies here (cancelled below)
+
+    node.hooks.step_done = stop_after  # type: ignore[method-assign]
+    await node.svc.apply(body("rotate-keys"))
+    await asyncio.wait_for(stopped.wait(), 30)
+    await node.close()
+
+
 async def test_a_stop_between_key_removal_and_compaction_resumes_with_the_compaction(
     tmp_path: Path,
 ) -> None:
@@ -102,20 +119,7 @@ async def test_a_stop_between_key_removal_and_compaction_resumes_with_the_compac
     boot = first_boot(path)
     old_prefix = parse_config(boot).write_prefix.encode()
     await seed_values(ds, config=boot)
-    node = await Node(ds, path).start()
-    stopped = asyncio.Event()
-    real = node.hooks.step_done
-
-    async def stop_after_removal(step: Step, state: EncryptionState | None) -> None:
-        await real(step, state)
-        if step.action is Action.REMOVE_KEY:
-            stopped.set()
-            await asyncio.Event().wait()  # the process dies here (cancelled below)
-
-    node.hooks.step_done = stop_after_removal  # type: ignore[method-assign]
-    await node.svc.apply(body("rotate-keys"))
-    await asyncio.wait_for(stopped.wait(), 30)
-    await node.close()
+    await rotate_and_stop_after(await Node(ds, path).start(), Action.REMOVE_KEY)
     old = [v for v in history_rows(db) if v.startswith(old_prefix)]
     assert old  # the removal is saved, the old ciphertexts are still in the history
 
@@ -138,20 +142,7 @@ async def test_a_stop_after_any_step_resumes_at_the_next_one(tmp_path: Path, aft
     path = tmp_path / "cred/encryption-config.json"
     boot = first_boot(path)
     await seed_values(ds, config=boot)
-    node = await Node(ds, path).start()
-    stopped = asyncio.Event()
-    real = node.hooks.step_done
-
-    async def stop_after(step: Step, state: EncryptionState | None) -> None:
-        await real(step, state)
-        if step.action is after:
-            stopped.set()
-            await asyncio.Event().wait()
-
-    node.hooks.step_done = stop_after  # type: ignore[method-assign]
-    await node.svc.apply(body("rotate-keys"))
-    await asyncio.wait_for(stopped.wait(), 30)
-    await node.close()
+    await rotate_and_stop_after(await Node(ds, path).start(), after)
     order = [Action.PROMOTE, Action.PASS, Action.SCAN, Action.REMOVE_KEY, Action.COMPACT]
     again = await Node(ds, path).start()
     await again.settle()
