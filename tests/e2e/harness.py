@@ -288,6 +288,11 @@ class JsonStream:
                     raise AssertionError(f"the stream ended: {err}")
                 self._text += chunk.decode()
 
+    def close(self) -> None:
+        """End the process and close its pipes (a pipe left open is a ResourceWarning)."""
+        self._proc.kill()
+        self._proc.communicate()
+
 
 def wait_until(predicate: Any, *, timeout: float = 20.0, interval: float = 0.2) -> Any:
     deadline = time.monotonic() + timeout

@@ -123,8 +123,7 @@ def test_get_watch_sees_a_change_made_by_another_client(
             assert patch.status_code == 200, patch.text
         assert stream.next()["metadata"]["labels"] == {"changed": "by-httpx"}
     finally:
-        watcher.kill()
-        watcher.wait()
+        stream.close()
 
 
 def test_the_log_holds_no_secret_values_keys_or_token(encrypted_server: KcryptServer) -> None:

@@ -168,7 +168,6 @@ def test_a_namespace_held_by_a_finalizer_through_get_ns_w(kubectl: Kubectl) -> N
         while (event := stream.next(timeout=30))["type"] != "DELETED":
             assert event["object"]["status"]["phase"] == "Terminating"
     finally:
-        watcher.kill()
-        watcher.wait()
+        stream.close()
     r = run(kubectl, "get", "namespace", "held")
     assert r.returncode == 1 and 'namespaces "held" not found' in r.stderr

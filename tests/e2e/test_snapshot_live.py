@@ -81,7 +81,8 @@ def test_a_snapshot_during_a_pass_under_kubectl_writes_restores_consistently(
         )
         wait_until(lambda: (cli.status().get("reencrypt") or {}).get("done", 0) > 0, interval=0.05)
         out = kcrypt("etcd-snapshot", "save", *local(server)).stdout
-        assert rotation.wait(timeout=300) == 0
+        rotation.communicate(timeout=300)
+        assert rotation.returncode == 0
         writer.stop.set()
         writer.join(timeout=60)
     finally:
@@ -122,7 +123,7 @@ def test_a_save_killed_with_sigkill_leaves_no_snapshot_listed(tmp_path: Path) ->
             interval=0.01,
         )
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         assert listed(server) == []
         assert all(p.name.startswith(".") for p in snaps.iterdir())

@@ -153,9 +153,12 @@ class Load:
                 elif r.status_code != 409:  # a conflict is a lost race, not a failure
                     self.errors.append(f"write {name} via s{i + 1}: {r.status_code} {r.text[:200]}")
             except httpx.TransportError:
-                clients.pop(i, None)
+                if (dropped := clients.pop(i, None)) is not None:
+                    dropped.close()
             n += 1
             time.sleep(0.005)
+        for c in clients.values():
+            c.close()
 
     def _reader(self, i: int) -> None:
         client: httpx.Client | None = None
@@ -169,9 +172,13 @@ class Load:
                     with self._lock:
                         self.reads += 1
             except httpx.TransportError:
+                if client is not None:
+                    client.close()
                 client = None
                 time.sleep(0.05)
             time.sleep(0.01)
+        if client is not None:
+            client.close()
 
     def __enter__(self) -> Load:
         self._threads = [threading.Thread(target=self._writer, daemon=True)]

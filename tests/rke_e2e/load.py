@@ -88,6 +88,8 @@ class KubectlLoad:
                             self.reads += 1
             except httpx.TransportError as exc:
                 self.errors.append(f"read via s{i + 1}: {type(exc).__name__}")
+                if client is not None:
+                    client.close()
                 client = None
             time.sleep(0.02)
         if client is not None:

@@ -26,28 +26,28 @@ N = 240
 
 def _up_until(cluster: RkeCluster, marker: str, *command: str) -> str:
     """Start ``kcrypt up`` (or ``command``), SIGKILL it once ``marker`` shows; the output."""
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [*kcrypt_command(), *(command or ("up",)), "--config", str(cluster.cluster_yml)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=cluster.base,
-    )
-    assert proc.stdout is not None
-    out = b""
-    deadline = time.monotonic() + 120
-    try:
-        while marker.encode() not in out:
-            assert time.monotonic() < deadline, out.decode()
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if ready:
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                assert chunk, f"kcrypt up ended before {marker!r}:\n{out.decode()}"
-                out += chunk
-        if marker.startswith("[rewrite] secrets"):
-            time.sleep(1.0)  # well inside the rewrite: some pages done, most not
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
+    ) as proc:
+        assert proc.stdout is not None
+        out = b""
+        deadline = time.monotonic() + 120
+        try:
+            while marker.encode() not in out:
+                assert time.monotonic() < deadline, out.decode()
+                ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+                if ready:
+                    chunk = os.read(proc.stdout.fileno(), 65536)
+                    assert chunk, f"kcrypt up ended before {marker!r}:\n{out.decode()}"
+                    out += chunk
+            if marker.startswith("[rewrite] secrets"):
+                time.sleep(1.0)  # well inside the rewrite: some pages done, most not
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return out.decode()
 
