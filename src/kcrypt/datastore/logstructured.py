@@ -7,9 +7,10 @@ the row's ``id`` is the store revision::
 
 * a create appends ``created=1`` with ``prev_revision`` pointing at the
   key's tombstone, if the key existed before;
-* an update appends ``prev_revision = <mod_revision it replaced>`` and
-  keeps the old value in ``old_value``, so a watch can send ``prev``
-  without another lookup;
+* an update appends ``prev_revision = <mod_revision it replaced>``; a watch
+  sends that row's value as ``prev`` (kine copies it into ``old_value``; the
+  SQLite engine reads it from the replaced row, which lives as long as the
+  update does, so a re-encryption pass writes each value once);
 * a delete appends a tombstone (``deleted=1``) that carries the last value.
 
 The live value of a key at revision R is its newest row with ``id <= R``,

@@ -311,7 +311,7 @@ class SqliteWriter(_Reads):
                         d.prev_revision,
                         d.lease,
                         d.value,
-                        None if d.created else d.old_value,
+                        d.old_value if d.deleted and not d.created else None,
                     )
                     for d in drafts
                 ],

@@ -24,6 +24,7 @@ __all__ = [
     "LEASE_GET",
     "LEASE_PUT",
     "MAX_REVISION",
+    "OLD_VALUE",
     "SET_COMPACT_REV",
     "after_sql",
     "count_sql",
@@ -53,6 +54,14 @@ INIT_COMPACT_ROW = f"""INSERT INTO kine(name, created, deleted, create_revision,
     lease, value, old_value) VALUES ('{COMPACT_REV_KEY}', 1, 0, 0, 0, 0, x'', NULL)"""
 
 INSERT_VERSION = "INSERT OR REPLACE INTO kcrypt_version(id, version) VALUES (?, ?)"
+
+# An update row kcrypt appends stores no old_value: the value it replaced is the
+# value of its previous row (``prev_revision``), which stays until a compaction
+# removes both at once. Rows kine wrote (a k3s file) carry old_value and keep it.
+# Writing each replaced ciphertext a second time made a re-encryption pass write
+# twice the bytes, and its compaction rewrite every row to drop the copy.
+OLD_VALUE = """CASE WHEN kv.created = 0 AND kv.deleted = 0
+        THEN COALESCE(kv.old_value, p.value) ELSE kv.old_value END"""
 
 # kine's CompactSQL with a lower bound, so that each compaction only visits
 # the rows appended since the previous one.
@@ -93,11 +102,11 @@ def row_select(
     version = f"COALESCE(v.version, {counted})" if versions else counted
     old_lease = "COALESCE(p.lease, kv.lease)" if prev_lease else "kv.lease"
     joins = "LEFT JOIN kcrypt_version AS v ON v.id = kv.id" if versions else ""
-    if prev_lease:
+    if prev_lease or old_values:
         joins += " LEFT JOIN kine AS p ON p.id = kv.prev_revision"
     return f"""SELECT kv.id, kv.name, kv.created, kv.deleted, kv.create_revision,
         kv.prev_revision, kv.lease, {"kv.value" if values else "X''"},
-        {"kv.old_value" if old_values else "NULL"},
+        {OLD_VALUE if old_values else "NULL"},
         {version}, {old_lease}
         FROM kine AS kv {joins}"""
 
