@@ -324,6 +324,22 @@ async def test_key_removal_refused_with_counts_while_a_value_uses_it(
     assert usage == {key_prefix("aescbc", k1.name): N}
 
 
+async def test_an_undisturbed_pass_records_its_rewrites_as_one_revision_range(
+    store: Datastore,
+) -> None:
+    """Between two pages the pass saves its checkpoint (a revision too); counting those
+    saves as the pass's own writes keeps the proof's exclusion list at one range instead
+    of one per page (100 ranges at 100k values made the proof 10x slower)."""
+    k0, k1 = await seed_under_one_key(store)
+    config = KeyConfig((ProviderKeys("aescbc", (k1, k0)), ProviderKeys("identity")))
+    ckpt = await Reencryptor(
+        store, targets(render_config(config)), config_hash="h", page_size=7
+    ).run()
+    assert ckpt.rewritten == N and len(ckpt.written) == 1
+    (first, last) = ckpt.written[0]
+    assert ckpt.start_revision < first and last - first + 1 >= N
+
+
 async def test_controller_keeps_the_old_key_when_a_value_written_during_the_pass_uses_it(
     store: Datastore, tmp_path: Path
 ) -> None:
