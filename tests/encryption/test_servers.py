@@ -9,7 +9,6 @@ import pytest
 from kcrypt.datastore.endpoint import open_datastore
 from kcrypt.encryption.publisher import ServerPublisher, list_servers
 from kcrypt.encryption.servers import (
-    LIVE_PREFIX,
     Convergence,
     ServerRecord,
     ServerView,
@@ -106,22 +105,50 @@ def test_records_round_trip_and_ignore_unknown_fields() -> None:
     assert ServerRecord("n3").annotation == ""
 
 
+class Stepper:
+    """A fake clock and the publisher's sleep on it: each sleep waits for the test's
+    :meth:`step`, then moves the clock on by what was asked."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.asleep = asyncio.Event()
+        self._go = asyncio.Semaphore(0)
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.asleep.set()
+        await self._go.acquire()
+        self.now += seconds
+
+    async def step(self) -> None:
+        """One sleep ends; returns once the sleeper did its work and sleeps again."""
+        await self.asleep.wait()
+        self.asleep.clear()
+        self._go.release()
+        await self.asleep.wait()
+
+
 async def test_a_published_server_is_live_until_its_lease_expires() -> None:
-    ds = await open_datastore("memory://")
+    clock = Stepper()
+    ds = await open_datastore("memory://", clock=clock, lease_check_interval=3600)
     try:
-        pub = ServerPublisher(ds, node="s1", ttl=1, renew_interval=0.2)
+        pub = ServerPublisher(
+            ds, node="s1", ttl=1, renew_interval=0.2, clock=clock, sleep=clock.sleep
+        )
         assert await pub.previous() is None
         await pub.publish(config_hash=H1, stage="start", generation=1)
         [view] = await list_servers(ds)
         assert view.live and view.record.config_hash == H1 and view.record.last_seen > 0
         renew = asyncio.create_task(pub.run())
-        await asyncio.sleep(1.5)  # longer than the TTL: renewals keep it live
+        for _ in range(8):  # 1.6 s of renewals every 0.2 s, longer than the 1 s TTL
+            await clock.step()
+            assert await ds.expire_leases() == 0  # type: ignore[attr-defined]
         assert [v.live for v in await list_servers(ds)] == [True]
         renew.cancel()
-        for _ in range(50):  # no renewals: the marker goes with the lease
-            if not (await ds.range(LIVE_PREFIX)).kvs:
-                break
-            await asyncio.sleep(0.1)
+        clock.now += 1.2  # no renewals for longer than the TTL: the marker goes with the lease
+        assert await ds.expire_leases() == 1  # type: ignore[attr-defined]
         [view] = await list_servers(ds)
         assert not view.live and view.record.config_hash == H1
         again = ServerPublisher(ds, node="s1", ttl=1, renew_interval=0.2)

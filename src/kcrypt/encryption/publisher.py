@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from kcrypt.datastore.contract import Datastore, PutIf
@@ -51,6 +51,7 @@ class ServerPublisher:
         ttl: int = DEFAULT_TTL,
         renew_interval: float = DEFAULT_RENEW,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if "/" in node or not node:
             raise ValueError(f"invalid node name {node!r}")
@@ -59,6 +60,7 @@ class ServerPublisher:
         self.ttl = ttl
         self.renew_interval = renew_interval
         self._clock = clock
+        self._sleep = sleep
         self._record = ServerRecord(node, started=clock())
         self._rev = 0
         self._lease = 0
@@ -95,7 +97,7 @@ class ServerPublisher:
     async def run(self) -> None:
         """Renew the lease and the record every ``renew_interval`` until cancelled."""
         while True:
-            await asyncio.sleep(self.renew_interval)
+            await self._sleep(self.renew_interval)
             try:
                 async with self._lock:
                     await self._ensure_live()
