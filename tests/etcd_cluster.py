@@ -229,7 +229,7 @@ class EtcdCluster:
             return "(no log)"
 
 
-def _fast_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+def fast_dir(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tmpfs directory when there is one (etcd fsyncs every commit; the
     tests are about behaviour, not disks), else pytest's tmp dir."""
     shm = Path("/dev/shm")
@@ -241,7 +241,7 @@ def _fast_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
 def _cluster_fixture(size: int, name: str) -> Any:
     @pytest.fixture(scope="session", name=name)
     def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-        base = _fast_dir(tmp_path_factory, name)
+        base = fast_dir(name, tmp_path_factory)
         try:
             with EtcdCluster(size, base) as cluster:
                 yield cluster
@@ -262,7 +262,7 @@ etcd3_cluster = _cluster_fixture(3, "etcd3_cluster")
 @pytest.fixture
 def etcd3_private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
     """A 3-member cluster of the test's own, free to be damaged."""
-    base = _fast_dir(tmp_path_factory, "etcd3-private")
+    base = fast_dir("etcd3-private", tmp_path_factory)
     try:
         with EtcdCluster(3, base) as cluster:
             yield cluster

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e.harness import require_tools
-from etcd_cluster import EtcdCluster, etcd_available
+from etcd_cluster import EtcdCluster, etcd_available, fast_dir
 
 from .harness import HACluster
 
@@ -21,13 +19,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.etcd)
-
-
-def fast_dir(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tmpfs when there is one: etcd fsyncs every commit; these tests are about behaviour."""
-    if os.access("/dev/shm", os.W_OK):
-        return Path(tempfile.mkdtemp(prefix=f"kcrypt-{name}-", dir="/dev/shm"))
-    return tmp_path_factory.mktemp(name)
 
 
 @pytest.fixture(scope="module")

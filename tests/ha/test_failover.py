@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 from e2e.harness import wait_until
 from e2e.secrets_support import config_on_disk, keys_in_status, seed_store
-from etcd_cluster import EtcdCluster, etcd_available
+from etcd_cluster import EtcdCluster, etcd_available, fast_dir
 
 from kcrypt.encryption import transformer_for
 
-from .conftest import fast_dir
 from .harness import HACluster, assert_raw_under
 
 N = 20_000

@@ -14,9 +14,8 @@ from pathlib import Path
 from e2e.harness import Kubectl
 from e2e.secrets_support import check_readback, create_with_kubectl, secret_set
 from e2e.snapshot_support import cluster_reset, save
-from etcd_cluster import EtcdCluster
+from etcd_cluster import EtcdCluster, fast_dir
 
-from .conftest import fast_dir
 from .harness import TOKEN, HACluster
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from e2e.harness import require_tools
-from etcd_cluster import EtcdCluster, _fast_dir, etcd_available
+from etcd_cluster import EtcdCluster, etcd_available, fast_dir
 
 from .cluster import RkeCluster
 from .sshd import SSHServer
@@ -29,7 +29,7 @@ def etcd3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
     if not etcd_available():
         pytest.skip("needs /usr/bin/etcd")
     require_tools("etcdctl", "kubectl")
-    base = _fast_dir(tmp_path_factory, "rke-etcd")
+    base = fast_dir("rke-etcd", tmp_path_factory)
     try:
         with EtcdCluster(3, base) as cluster:
             yield cluster

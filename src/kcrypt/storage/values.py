@@ -84,10 +84,7 @@ def to_storage(
     except EnvelopeError as exc:
         _record(metrics, resource, "to_storage", "", start, ok=False)
         raise InternalError(f"unable to transform key {key!r}: {exc}") from None
-    prefix = ""
-    if value.startswith(b"k8s:enc:"):
-        parsed = written_prefix(value)
-        prefix = parsed
+    prefix = written_prefix(value) if value.startswith(b"k8s:enc:") else ""
     _record(metrics, resource, "to_storage", prefix, start, ok=True)
     return value
 

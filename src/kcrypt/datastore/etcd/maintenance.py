@@ -87,20 +87,7 @@ async def replay(
     """Events under ``[key, range_end)`` with ``start <= revision <= end`` (see above);
     ``superseded``: only PUTs a later event replaced or deleted (each key's last
     event is held back until the next one for that key shows up: memory per key)."""
-    if not superseded:
-        async for ev in _replay(
-            channels,
-            namespace=namespace,
-            key=key,
-            range_end=range_end,
-            start=start,
-            end=end,
-            convert=convert,
-        ):
-            yield ev
-        return
-    last: dict[str, Event] = {}
-    async for ev in _replay(
+    events = _replay(
         channels,
         namespace=namespace,
         key=key,
@@ -108,7 +95,12 @@ async def replay(
         start=start,
         end=end,
         convert=convert,
-    ):
+    )
+    last: dict[str, Event] = {}
+    async for ev in events:
+        if not superseded:
+            yield ev
+            continue
         held = last.get(ev.kv.key)
         if held is not None and held.type is EventType.PUT:
             yield held
