@@ -118,10 +118,11 @@ class LogReads(Protocol):
         limit: int,
         revision: int,
         values: bool = True,
-    ) -> list[Row]:
-        """Live rows at ``revision``, one per name, name order, names > after.
-        Their ``old_value`` may be empty (a listing builds KeyValues only);
-        ``values=False``: their ``value`` is empty too."""
+    ) -> list[KeyValue]:
+        """Live values at ``revision``, one per name, name order, names > after;
+        ``values=False``: their ``value`` is empty. KeyValues, not rows: a
+        listing needs nothing else, and a whole-store read (an audit, a pass)
+        pays for every object it builds per value."""
         ...
 
     def count(self, lo: str, hi: str | None, *, revision: int) -> int: ...

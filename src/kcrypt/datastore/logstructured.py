@@ -226,7 +226,7 @@ class LogStructured:
         more = limit > 0 and len(rows) > limit
         if more:
             rows = rows[:limit]
-        return Page(tuple(r.kv() for r in rows), rev, more)
+        return Page(tuple(rows), rev, more)
 
     async def written_since(
         self,

@@ -85,6 +85,12 @@ class MemoryLog:
         limit: int,
         revision: int,
         values: bool = True,
+    ) -> list[KeyValue]:
+        rows = self._live(lo, hi, after=after, limit=limit, revision=revision)
+        return [r.kv() if values else replace(r.kv(), value=b"") for r in rows]
+
+    def _live(
+        self, lo: str, hi: str | None, *, after: str | None, limit: int, revision: int
     ) -> list[Row]:
         out: list[Row] = []
         start = bisect_left(self._names, lo)
@@ -95,7 +101,7 @@ class MemoryLog:
                 break
             row = self._at(name, revision)
             if row is not None and not row.deleted:
-                out.append(row if values else replace(row, value=b""))
+                out.append(row)
                 if limit and len(out) >= limit:
                     break
         return out
@@ -103,13 +109,13 @@ class MemoryLog:
     def written_since(
         self, lo: str, hi: str | None, *, revision: int, excluding: Sequence[tuple[int, int]]
     ) -> list[Row]:
-        rows = self.live(lo, hi, after=None, limit=0, revision=0)
+        rows = self._live(lo, hi, after=None, limit=0, revision=0)
         return [
             r for r in rows if r.id > revision and not any(a <= r.id <= b for a, b in excluding)
         ]
 
     def count(self, lo: str, hi: str | None, *, revision: int) -> int:
-        return len(self.live(lo, hi, after=None, limit=0, revision=revision))
+        return len(self._live(lo, hi, after=None, limit=0, revision=revision))
 
     def after(self, lo: str, hi: str | None, *, revision: int, upto: int, limit: int) -> list[Row]:
         out: list[Row] = []

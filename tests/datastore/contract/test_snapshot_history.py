@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from datastore.engines import Engine
-from kcrypt.datastore import EventType, open_image
+from kcrypt.datastore import EventType, PutIf, open_image
 
 
 async def _changes(engine: Engine) -> tuple[int, int]:
@@ -101,3 +101,50 @@ async def test_superseded_history_leaves_the_current_values_out(engine: Engine) 
     seen = [(e.type, e.kv.key.removeprefix(engine.prefix), e.kv.value) for e in events]
     assert seen == [(EventType.PUT, "a", b"a1"), (EventType.PUT, "b", b"b1")]
     assert last < b
+
+
+async def test_superseded_history_is_not_the_value_a_compaction_stopped_at(
+    engine: Engine,
+) -> None:
+    """A compaction records its revision; the value written at that revision is
+    still current, so it is not history."""
+    ds = engine.ds
+    a = await ds.create(engine.key("a"), b"a1")
+    await ds.update(engine.key("a"), b"a2", mod_revision=a)
+    c = await ds.create(engine.key("c"), b"c1")
+    await ds.compact(c)
+    events = [
+        e
+        async for e in ds.history(engine.prefix, start_revision=1, end_revision=c, superseded=True)
+    ]
+    assert [e.kv.value for e in events] == []
+
+
+async def test_superseded_history_pages_through_replaced_values_beside_other_prefixes(
+    engine: Engine,
+) -> None:
+    """More replaced values than one page holds, interleaved with replaced values
+    under another prefix: every one under the prefix comes back, once, in order."""
+    ds = engine.ds
+    elsewhere = engine.prefix.rstrip("/") + "-other/"
+    n = 520
+    created = await ds.txn_put(
+        [PutIf(p + f"k{i:04d}", b"1", 0) for i in range(n) for p in (engine.prefix, elsewhere)]
+    )
+    updates = [
+        PutIf(p + f"k{i:04d}", b"2", rev)
+        for (i, p), rev in zip(
+            ((i, p) for i in range(n) for p in (engine.prefix, elsewhere)),
+            created.revisions,
+            strict=True,
+        )
+    ]
+    done = await ds.txn_put(updates)
+    events = [
+        e
+        async for e in ds.history(
+            engine.prefix, start_revision=1, end_revision=done.revision, superseded=True
+        )
+    ]
+    assert [e.kv.key for e in events] == [engine.key(f"k{i:04d}") for i in range(n)]
+    assert {e.kv.value for e in events} == {b"1"}

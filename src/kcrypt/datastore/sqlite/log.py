@@ -185,13 +185,13 @@ class _Reads:
         limit: int,
         revision: int,
         values: bool = True,
-    ) -> list[Row]:
+    ) -> list[KeyValue]:
         """Pages of ``limit`` names (see ``sql.live_sql``); a page that tombstones
         made short is topped up from after its last name, in the same snapshot."""
         if after is not None and after < lo:
             after = None  # every name in the range is after it
         args = {"lo": lo, "hi": hi, "after": after, "rev": revision, "limit": limit}
-        out: list[Row] = []
+        out: list[KeyValue] = []
         with self._snapshot():
             while True:
                 query = sql.live_sql(
@@ -201,11 +201,11 @@ class _Reads:
                     limited=limit > 0,
                     values=values,
                 )
-                found = sorted((_row(t) for t in self._db.execute(query, args)), key=_name)
-                out.extend(r for r in found if not r.deleted)
+                found = self._db.execute(query, args).fetchall()
+                out.extend(KeyValue(*t[:6]) for t in found if not t[6])
                 if limit <= 0 or len(found) < limit or len(out) >= limit:
                     return out[:limit] if limit > 0 else out
-                args["after"] = found[-1].name
+                args["after"] = found[-1][0]
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:

@@ -90,6 +90,12 @@ _COUNT_VERSION = """(SELECT COUNT(*) FROM kine AS c
     WHERE c.name = kv.name AND c.id >= kv.create_revision AND c.id <= kv.id AND c.deleted = 0)"""
 
 
+def _version(versions: bool) -> str:
+    """A row's version: kcrypt's own column where the file has it, else counted."""
+    counted = f"CASE WHEN kv.created != 0 THEN 1 ELSE {_COUNT_VERSION} END"
+    return f"COALESCE(v.version, {counted})" if versions else counted
+
+
 def row_select(
     *, versions: bool, prev_lease: bool = False, old_values: bool = True, values: bool = True
 ) -> str:
@@ -98,8 +104,7 @@ def row_select(
     ``old_values=False``: NULL instead of the replaced value, for reads that
     only build KeyValues and need not copy a second ciphertext per row;
     ``values=False``: an empty value too, for keys-only listings)."""
-    counted = f"CASE WHEN kv.created != 0 THEN 1 ELSE {_COUNT_VERSION} END"
-    version = f"COALESCE(v.version, {counted})" if versions else counted
+    version = _version(versions)
     old_lease = "COALESCE(p.lease, kv.lease)" if prev_lease else "kv.lease"
     joins = "LEFT JOIN kcrypt_version AS v ON v.id = kv.id" if versions else ""
     if prev_lease or old_values:
@@ -153,12 +158,15 @@ def live_sql(
     *, versions: bool, has_hi: bool, has_after: bool, limited: bool, values: bool = True
 ) -> str:
     """The newest row at ``:rev`` of the first ``:limit`` names after ``:after``,
-    tombstones included and in no particular order: the caller drops tombstones,
-    sorts, and asks again after the last name when tombstones left the page short.
-    Only those rows are read from the table, without their old value."""
+    tombstones included, in name order, as the KeyValue's fields and ``deleted``:
+    the caller drops tombstones and asks again after the last name when they
+    left the page short. Only those rows are read from the table."""
     ids = _newest_ids(has_hi=has_hi, has_after=has_after, limited=limited)
-    select = row_select(versions=versions, old_values=False, values=values)
-    return f"{select} WHERE kv.id IN ({ids})"
+    joins = "LEFT JOIN kcrypt_version AS v ON v.id = kv.id" if versions else ""
+    return f"""SELECT kv.name, {"IFNULL(kv.value, X'')" if values else "X''"},
+        CASE WHEN kv.created != 0 THEN kv.id ELSE IFNULL(kv.create_revision, 0) END,
+        kv.id, {_version(versions)}, IFNULL(kv.lease, 0), kv.deleted
+        FROM kine AS kv {joins} WHERE kv.id IN ({ids}) ORDER BY kv.name"""
 
 
 def written_since_sql(*, versions: bool, has_hi: bool) -> str:
@@ -198,14 +206,17 @@ def after_sql(*, versions: bool, has_hi: bool) -> str:
 def superseded_sql(*, versions: bool, has_hi: bool) -> str:
     """Live-value rows in ``(:rev, :upto]`` under the prefix that a later row up to
     ``:upto`` replaced or deleted -- history proper, current values left out --
-    in revision order, without old values (the ``prev_revision`` index finds the
-    replacing row)."""
-    return f"""{row_select(versions=versions, old_values=False)}
-        WHERE kv.id > :rev AND kv.id <= :upto
+    in revision order, without old values. Driven by the ``prev_revision`` index
+    (each replacing row names the row it replaced), so a store that kept little
+    history costs little: walking the table by id read every value in it. The
+    compact-revision row's ``prev_revision`` is a revision, not a replaced row."""
+    select = row_select(versions=versions, old_values=False)
+    return f"""{select} JOIN kine AS s ON s.prev_revision = kv.id
+        WHERE s.prev_revision > :rev AND s.prev_revision <= :upto AND s.id <= :upto
+            AND s.name != '{COMPACT_REV_KEY}'
             AND kv.name >= :lo {"AND kv.name < :hi" if has_hi else ""}
             AND kv.name != '{COMPACT_REV_KEY}' AND kv.deleted = 0
-            AND EXISTS (SELECT 1 FROM kine AS s WHERE s.prev_revision = kv.id AND s.id <= :upto)
-        ORDER BY kv.id LIMIT :limit"""
+        ORDER BY s.prev_revision LIMIT :limit"""
 
 
 def live_with_lease_sql(*, versions: bool) -> str:
