@@ -7,7 +7,7 @@ through the client protocols in :mod:`kcrypt.envelope.kms`.
 
 from kcrypt.envelope.aescbc import aescbc
 from kcrypt.envelope.aesgcm import aesgcm
-from kcrypt.envelope.base import ReadResult, Transformer, WouldBlock
+from kcrypt.envelope.base import ManyReader, ReadResult, Transformer, WouldBlock
 from kcrypt.envelope.chain import Chain
 from kcrypt.envelope.errors import (
     AggregateError,
@@ -37,7 +37,7 @@ from kcrypt.envelope.kms import (
     kms_v2,
 )
 from kcrypt.envelope.prefix import EnvelopePrefix, parse_prefix
-from kcrypt.envelope.provider import Key, Provider
+from kcrypt.envelope.provider import Key, Provider, leaves
 from kcrypt.envelope.secretbox import secretbox
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "KMSv1Client",
     "KMSv2Client",
     "Key",
+    "ManyReader",
     "NoMatchingPrefix",
     "PluginCallError",
     "Provider",
@@ -74,6 +75,7 @@ __all__ = [
     "identity",
     "kms_v1",
     "kms_v2",
+    "leaves",
     "parse_prefix",
     "secretbox",
 ]

@@ -9,10 +9,11 @@ the others ignore it, as upstream does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ReadResult", "Transformer", "WouldBlock"]
+__all__ = ["ManyReader", "ReadResult", "Transformer", "WouldBlock"]
 
 
 class WouldBlock(Exception):
@@ -52,4 +53,13 @@ class Transformer(Protocol):
 
     def from_storage(self, data: bytes, *, context: bytes) -> ReadResult:
         """Read a stored value; raise an ``EnvelopeError`` when it cannot be read."""
+        ...
+
+
+@runtime_checkable
+class ManyReader(Protocol):
+    """A transformer that can also open many values in one call (aescbc can)."""
+
+    def read_many(self, datas: Sequence[bytes]) -> list[bytes | None]:
+        """Each value's plaintext, or None where ``from_storage`` would raise."""
         ...

@@ -26,6 +26,7 @@ __all__ = [
     "Key",
     "PrefixChain",
     "Provider",
+    "leaves",
 ]
 
 ENCRYPTED_MARKER = b"k8s:enc:"
@@ -134,3 +135,21 @@ def keyed_provider(
         raise InvalidSetup(f"provider {prefix.decode()} needs at least one key")
     inner = [Provider(prefix=f"{key.name}:".encode(), transformer=build(key)) for key in keys]
     return Provider(prefix=prefix, transformer=PrefixChain(inner, no_match=no_match))
+
+
+def leaves(transformer: Transformer) -> tuple[tuple[bytes, Transformer], ...]:
+    """The innermost transformers of ``transformer``, each with its full prefix,
+    in the order :meth:`PrefixChain.from_storage` tries them.
+
+    A value is first handed to the first leaf whose full prefix it starts with:
+    a chain tries its entries in order and descends into the first whose prefix
+    matches, moving on only when nothing inside it matched or read. Callers that
+    read many values at once (the audit) find a value's reader here and fall
+    back to ``from_storage`` for anything that reader does not open."""
+    if not isinstance(transformer, PrefixChain):
+        return ((b"", transformer),)
+    return tuple(
+        (provider.prefix + inner, leaf)
+        for provider in transformer.providers
+        for inner, leaf in leaves(provider.transformer)
+    )
