@@ -7,17 +7,11 @@ encrypt, values no key opens (with the reason) and older revisions that
 still hold old ciphertexts. It never writes.
 """
 
+from kcrypt.audit.classify import Classifier, classify, resource_of, writer_of
 from kcrypt.audit.decrypt import Decrypted, decrypt_objects
 from kcrypt.audit.errors import AuditError, DecryptRefused
 from kcrypt.audit.report import KeyUse, Report
-from kcrypt.audit.scan import (
-    Classifier,
-    audit_store,
-    by_key,
-    classify,
-    resource_of,
-    writer_of,
-)
+from kcrypt.audit.scan import audit_store, by_key
 from kcrypt.audit.sources import AuditConfig, load_audit_config, open_offline
 
 __all__ = [

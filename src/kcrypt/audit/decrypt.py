@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from kcrypt.audit.scan import resource_of
+from kcrypt.audit.classify import resource_of
 from kcrypt.codec import CodecError, decode_storage
 from kcrypt.config import Transformers
 from kcrypt.datastore import Datastore, KeyValue
