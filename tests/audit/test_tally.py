@@ -40,14 +40,16 @@ def _config() -> bytes:
     return json.dumps(doc).encode()
 
 
-def _foreign() -> bytes:
+def _foreign(last: int) -> bytes:
     """Under key ``new``'s header but encrypted with another key, chosen so that
-    ``new`` decrypts it to a last byte of 0xff: not a padding, whatever the luck."""
+    ``new`` decrypts it to a first byte no object starts with and a last byte
+    of ``last`` (0xff: no padding; 0x01: a valid one, as happens by chance)."""
     while True:
         value = aescbc(OTHER, "new", OBJ)
         body = value[len(b"k8s:enc:aescbc:v1:new:") :]
         dec = Cipher(algorithms.AES(NEW), modes.CBC(body[:16])).decryptor()
-        if (dec.update(body[16:]) + dec.finalize())[-1] == 0xFF:
+        plain = dec.update(body[16:]) + dec.finalize()
+        if plain[-1] == last and plain[0] not in b" \t\r\n{k":
             return value
 
 
@@ -68,7 +70,9 @@ async def test_each_value_is_counted_under_its_key_and_proven_readable_or_not() 
         **{f"/registry/secrets/ns/new{i}": aescbc(NEW, "new", OBJ) for i in range(5)},
         **{f"/registry/secrets/ns/old{i}": aescbc(OLD, "old", OBJ) for i in range(2)},
         "/registry/secrets/ns/plain": OBJ,
-        "/registry/secrets/ns/wrong-bytes": _foreign(),
+        "/registry/secrets/ns/wrong-bytes": _foreign(0xFF),
+        "/registry/secrets/ns/wrong-bytes-lucky-padding": _foreign(0x01),
+        "/registry/secrets/ns/not-an-object": aescbc(NEW, "new", b"not an object"),
         "/registry/secrets/ns/truncated": aescbc(NEW, "new", OBJ)[:-1],
         "/registry/secrets/ns/unpadded": _not_padded(NEW),
         "/registry/secrets/ns/x-new": aescbc(NEW, "new", OBJ),
@@ -90,10 +94,12 @@ async def test_each_value_is_counted_under_its_key_and_proven_readable_or_not() 
     rows = by_key(report)
     assert report.values == len(planted)
     new = rows[("secrets", "aescbc", "new")]
-    assert (new.write, new.count, new.stale, new.undecryptable) == (True, 9, 0, 3)
+    assert (new.write, new.count, new.stale, new.undecryptable) == (True, 11, 0, 5)
     assert new.reasons == {
         "invalid PKCS7 data (empty or not padded) (key new)": 2,
         "the stored data is not a multiple of the block size (key new)": 1,
+        "decrypted to something that is not an object: value does not start with the"
+        " Kubernetes protobuf magic k8s\\x00 (key new)": 2,
     }
     old = rows[("secrets", "aescbc", "old")]
     assert (old.write, old.count, old.stale, old.undecryptable) == (False, 2, 2, 0)

@@ -24,6 +24,7 @@ from kcrypt.snapshot import (
     save_snapshot,
     write_bundle,
 )
+from kcrypt.snapshot.verify import open_verified
 
 from .support import TOKEN, disabled, enabled, key, read_secrets, set_state, write_secrets
 
@@ -178,3 +179,35 @@ async def test_a_server_refuses_a_datastore_whose_restore_was_interrupted(tmp_pa
     await ds.close()
     with pytest.raises(RestoreInterrupted, match="on-demand-n1-1 into this datastore was"):
         await run_server(settings)
+
+
+async def test_values_under_two_keys_of_one_name_each_open_with_their_own(
+    ds: Datastore, tmp_path: Path
+) -> None:
+    """A name reused with new bytes: the snapshot holds values under both keys;
+    verification opens every value, whichever of the two it needs."""
+    k0_again = key("k0")
+    half = dict(list(VALUES.items())[:7])
+    await write_secrets(ds, enabled(K0), VALUES)
+    await write_secrets(ds, enabled(k0_again), half)
+    await set_state(ds, enabled(k0_again))
+    saved = await save_snapshot(
+        ds,
+        directory=tmp_path,
+        name="reused",
+        node="n1",
+        reason="on-demand",
+        keys=known_keys(keys_in_config(enabled(k0_again, K0), source="t")),
+    )
+    both = known_keys(
+        keys_in_config(enabled(K0), source="old"), keys_in_config(enabled(k0_again), source="new")
+    )
+    async with open_verified(saved.path, token=None, keys=both, workdir=tmp_path) as verified:
+        assert verified.values == len(VALUES)
+        assert [k.name for k in verified.used] == ["k0"]
+    with pytest.raises(MissingKeys) as info:
+        only_new = known_keys(keys_in_config(enabled(k0_again), source="new"))
+        async with open_verified(saved.path, token=None, keys=only_new, workdir=tmp_path):
+            pass
+    (missing,) = info.value.missing
+    assert (missing.name, missing.values) == ("k0", len(VALUES) - len(half))

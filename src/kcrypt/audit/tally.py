@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kcrypt.audit.classify import IDENTITY, Classifier, ValueKind, resource_of, writer_of
 from kcrypt.audit.report import KeyUse
+from kcrypt.codec import stored_form_error
 from kcrypt.config import Transformers
 from kcrypt.datastore import KeyValue
 from kcrypt.envelope import EnvelopeError, ManyReader, leaves
@@ -127,19 +128,32 @@ class Tally:
             for (res, kv, kind, _), plain in zip(items, opened, strict=True):
                 if plain is None:
                     self._read(res, kv, kind)
-                elif kind != res.writer:
-                    self._row(res, kind).stale += 1
+                else:
+                    self._opened(res, kind, plain)
 
     def _read(self, res: _Resource, kv: KeyValue, kind: ValueKind) -> None:
         try:
-            res.transformer.from_storage(kv.value, context=kv.key.encode())
+            read = res.transformer.from_storage(kv.value, context=kv.key.encode())
         except EnvelopeError as exc:
-            row = self._row(res, kind)
-            row.undecryptable += 1
-            row.reasons[_reason(exc)] += 1
+            self._unreadable(res, kind, _reason(exc))
             return
-        if kind.provider != "identity" and kind != res.writer:
+        if kind.provider != "identity":
+            self._opened(res, kind, read.plaintext)
+
+    def _opened(self, res: _Resource, kind: ValueKind, plaintext: bytes) -> None:
+        """A decrypted value counts as read only if it is an object: an aescbc key
+        that did not write it leaves a valid padding about once in 256 tries."""
+        why = stored_form_error(plaintext)
+        if why is not None:
+            reason = f"decrypted to something that is not an object: {why} (key {kind.key})"
+            self._unreadable(res, kind, reason)
+        elif kind != res.writer:
             self._row(res, kind).stale += 1
+
+    def _unreadable(self, res: _Resource, kind: ValueKind, reason: str) -> None:
+        row = self._row(res, kind)
+        row.undecryptable += 1
+        row.reasons[reason] += 1
 
     def old(self, key: str, value: bytes) -> None:
         """Count one older revision, by its header."""

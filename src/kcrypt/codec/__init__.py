@@ -31,6 +31,7 @@ from kcrypt.codec.objects import (
     decode_storage,
     encode_protobuf_response,
     encode_storage,
+    stored_form_error,
     unknown_fields,
 )
 
@@ -61,5 +62,6 @@ __all__ = [
     "parse_storage_key",
     "resource_prefix",
     "storage_key",
+    "stored_form_error",
     "unknown_fields",
 ]

@@ -40,6 +40,7 @@ __all__ = [
     "decode_storage",
     "encode_protobuf_response",
     "encode_storage",
+    "stored_form_error",
     "unknown_fields",
 ]
 
@@ -124,6 +125,16 @@ def _describe_non_protobuf(data: bytes) -> str:
     if data[0] in _JSON_START:
         return "value is JSON, not protobuf"
     return "value does not start with the Kubernetes protobuf magic k8s\\x00"
+
+
+def stored_form_error(data: bytes) -> str | None:
+    """None when ``data`` starts as a stored object does (protobuf magic, or JSON);
+    else why the decoder would refuse it. A cheap check on every decrypted value:
+    aescbc has no authentication, so a wrong key that happens to leave a valid
+    padding (about 1 in 256) is only caught by what comes out."""
+    if data.startswith(PROTOBUF_MAGIC) or (data and data[0] in _JSON_START):
+        return None
+    return _describe_non_protobuf(data)
 
 
 def decode_message(data: bytes) -> StoredObject:

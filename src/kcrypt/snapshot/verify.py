@@ -4,7 +4,7 @@
 opens its image read-only and decrypts every value under ``/registry/``
 with the keys given -- the current config, the keys sealed in the snapshot
 (if the token opens them), an RKE state file, key bundles. A value opens when
-a key of its provider and name decrypts it; where two keys share a name, the
+a key of its provider and name decrypts it to an object; where two keys share a name, the
 one whose fingerprint the manifest names is tried first. Values under a KMS
 provider need that provider's plugin and are counted, not decrypted (the
 server checks them when it starts).
@@ -20,12 +20,13 @@ import contextlib
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kcrypt import envelope
 from kcrypt.audit import Classifier
+from kcrypt.codec import stored_form_error
 from kcrypt.datastore import Datastore, open_image
 from kcrypt.snapshot.archive import MANIFEST, RKESTATE, extract_image, read_entry, verify_checksum
 from kcrypt.snapshot.errors import BadArchive, MissingKey, MissingKeys
@@ -88,11 +89,39 @@ class _Keys:
     def opener(self, provider: str, name: str, value: bytes, context: bytes) -> KnownKey | None:
         for key, chain in self._by_name.get((provider, name), ()):
             try:
-                chain.from_storage(value, context=context)
+                read = chain.from_storage(value, context=context)
             except envelope.EnvelopeError:
                 continue
-            return key
+            if _an_object(read.plaintext):
+                return key
         return None
+
+    def openers(
+        self, provider: str, name: str, kvs: list[tuple[bytes, bytes]]
+    ) -> list[KnownKey | None]:
+        """:meth:`opener` of each (value, context): the first candidate reads them
+        all in one call where it can (aescbc), the rest are tried one by one."""
+        found = self._by_name.get((provider, name), [])
+        out: list[KnownKey | None] = [None] * len(kvs)
+        todo: Sequence[int] = range(len(kvs))
+        if found:
+            key, chain = found[0]
+            (prefix, reader), *_ = envelope.leaves(chain)
+            if isinstance(reader, envelope.ManyReader):
+                opened = reader.read_many(
+                    [v[len(prefix) :] if v.startswith(prefix) else b"" for v, _ in kvs]
+                )
+                out = [key if _an_object(plain) else None for plain in opened]
+                todo = [i for i, k in enumerate(out) if k is None]
+        for i in todo:
+            out[i] = self.opener(provider, name, *kvs[i])
+        return out
+
+
+def _an_object(plaintext: bytes | None) -> bool:
+    """Opened, and to an object: aescbc has no authentication, and a key that did
+    not write a value leaves a valid padding about once in 256 tries."""
+    return plaintext is not None and stored_form_error(plaintext) is None
 
 
 @contextlib.asynccontextmanager
@@ -156,19 +185,20 @@ async def _check(
     after: str | None = None
     while True:
         chunk = await image.range(REGISTRY, start_after=after, limit=page, revision=revision)
+        values += len(chunk.kvs)
+        groups: dict[tuple[str, str], list[tuple[bytes, bytes]]] = {}
         for kv in chunk.kvs:
-            values += 1
             kind = classify(kv.value)
-            if kind.provider == "identity":
-                continue
             if kind.provider == "kms":
                 kms += 1
-                continue
-            key = candidates.opener(kind.provider, kind.key, kv.value, kv.key.encode())
-            if key is None:
-                missing[(kind.provider, kind.key)] += 1
-            else:
-                used.setdefault((key.provider, key.name), key)
+            elif kind.provider != "identity":
+                groups.setdefault(kind, []).append((kv.value, kv.key.encode()))
+        for (provider, name), kvs in groups.items():
+            for key in candidates.openers(provider, name, kvs):
+                if key is None:
+                    missing[(provider, name)] += 1
+                else:
+                    used.setdefault((key.provider, key.name), key)
         if not chunk.more or not chunk.kvs:
             break
         after = chunk.kvs[-1].key
