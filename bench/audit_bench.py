@@ -61,7 +61,7 @@ async def measure(url: str, config_path: str) -> dict[str, float]:
 async def build(url: str, n: int) -> bytes:
     """The store, and the config bytes that read it."""
     sys.path.insert(0, str(REPO / "bench"))
-    import snapshot_bench as sb  # type: ignore[import-not-found]
+    import snapshot_bench as sb
 
     from kcrypt.datastore import PutIf, open_datastore
 
@@ -108,7 +108,7 @@ def main() -> None:
         url = f"sqlite://{work}/state.db"
         config = work / "config.json"
         config.write_bytes(asyncio.run(build(url, args.n)))
-        from api_bench import unpack  # type: ignore[import-not-found]
+        from api_bench import unpack
 
         base = Path(unpack(args.baseline, work / "baseline")).parent
         rows: dict[str, list[dict[str, float]]] = {"this tree": [], args.baseline: []}

@@ -38,10 +38,11 @@ from prometheus_client import CollectorRegistry
 from kcrypt.config import build_transformers, load
 from kcrypt.datastore.contract import Datastore, PutIf
 from kcrypt.datastore.endpoint import open_datastore
-from kcrypt.encryption import Reencryptor, render_config, transformer_for
+from kcrypt.encryption import Reencryptor, Target, render_config, transformer_for
 from kcrypt.encryption.keys import new_key
 from kcrypt.encryption.model import KeyConfig, ProviderKeys
 from kcrypt.envelope import Transformer
+from kcrypt.envelope.provider import PrefixChain
 from kcrypt.kms import EnvelopeMetrics, KMSProviders
 
 PREFIX = "/registry/secrets/"
@@ -88,7 +89,8 @@ def diff(after: dict[str, int], before: dict[str, int]) -> str:
 
 
 async def run_pass(ds: Datastore, tf: Transformer, n: int, page: int, tag: str) -> float:
-    engine = Reencryptor(ds, tf, config_hash=tag, page_size=page)
+    assert isinstance(tf, PrefixChain)
+    engine = Reencryptor(ds, [Target(PREFIX, tf, tf.write_prefix)], config_hash=tag, page_size=page)
     t0 = time.perf_counter()
     result = await engine.run(resume=False)
     secs = time.perf_counter() - t0

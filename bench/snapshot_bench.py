@@ -100,7 +100,13 @@ async def run(kind: str, source_url: str, target_url: str, work: Path, n: int) -
         await write(ds, items)
         store = StateStore(ds, sealer=TokenSealer(TOKEN, record_key=STATE_KEY))
         await store.save(
-            EncryptionState(CONFIG, Stage.START, config_sha256(CONFIG), "aescbc"), mod_revision=0
+            EncryptionState(
+                config=CONFIG,
+                stage=Stage.START,
+                config_hash=config_sha256(CONFIG),
+                provider="aescbc",
+            ),
+            mod_revision=0,
         )
         start = time.perf_counter()
         await ds.snapshot(work / "image")
