@@ -15,7 +15,9 @@ the row's ``id`` is the store revision::
 
 The live value of a key at revision R is its newest row with ``id <= R``,
 unless that row is a tombstone. CAS, recreate-after-delete, ``prev`` on
-events, leases, compaction and watch are all written here, once. An engine
+events, leases, compaction and watch are all written here, once (the rows
+each change appends are built in ``drafts.py``; open watches are kept in
+``watchers.py``). An engine
 only supplies a :class:`Log` (rows and protocol in ``log.py``): the memory
 engine keeps rows in lists, the SQLite engine in kine's table.
 
@@ -48,7 +50,6 @@ from pathlib import Path
 from kcrypt.datastore.contract import (
     DeleteResult,
     Event,
-    EventType,
     Image,
     KeyValue,
     Page,
@@ -56,6 +57,7 @@ from kcrypt.datastore.contract import (
     TxnResult,
     UpdateResult,
 )
+from kcrypt.datastore.drafts import event_of, put_draft, tombstone
 from kcrypt.datastore.errors import (
     Compacted,
     FutureRevision,
@@ -64,76 +66,11 @@ from kcrypt.datastore.errors import (
     Unavailable,
 )
 from kcrypt.datastore.log import Draft, Lease, Log, LogReads, LogWriter, Row, prefix_bounds
+from kcrypt.datastore.watchers import WATCH_BATCH, WatchHub
 
 __all__ = ["Draft", "Lease", "Log", "LogStructured", "LogWriter", "Row", "prefix_bounds"]
 
-WATCH_BATCH = 500
 COMPACT_BATCH = 10_000
-WATCH_DRAIN = 1.0
-"""Seconds a compaction waits for open watches to read what was written before it."""
-
-
-def _event(row: Row) -> Event:
-    if row.deleted:
-        prev = KeyValue(
-            row.name, row.old_value, row.create_revision, row.prev_revision, row.version, row.lease
-        )
-        return Event(EventType.DELETE, KeyValue(row.name, b"", 0, row.id, 0, 0), prev)
-    if row.created:
-        return Event(EventType.PUT, row.kv(), None)
-    prev = KeyValue(
-        row.name,
-        row.old_value,
-        row.create_revision,
-        row.prev_revision,
-        row.version - 1,
-        row.old_lease,
-    )
-    return Event(EventType.PUT, row.kv(), prev)
-
-
-def _tombstone(cur: Row) -> Draft:
-    return Draft(
-        name=cur.name,
-        created=False,
-        deleted=True,
-        create_revision=cur.create_revision,
-        prev_revision=cur.id,
-        lease=cur.lease,
-        value=cur.value,
-        old_value=cur.value,
-        version=cur.version,
-        old_lease=cur.lease,
-    )
-
-
-def _put(name: str, value: bytes, lease: int, cur: Row | None) -> Draft:
-    """A create (``cur`` absent or a tombstone) or an update of ``cur``."""
-    if cur is None or cur.deleted:
-        prev = cur.id if cur is not None else 0
-        return Draft(
-            name=name,
-            created=True,
-            deleted=False,
-            create_revision=0,
-            prev_revision=prev,
-            lease=lease,
-            value=value,
-            old_value=b"",
-            version=1,
-        )
-    return Draft(
-        name=name,
-        created=False,
-        deleted=False,
-        create_revision=cur.create_revision,
-        prev_revision=cur.id,
-        lease=lease,
-        value=value,
-        old_value=cur.value,
-        version=cur.version + 1,
-        old_lease=cur.lease,
-    )
 
 
 class LogStructured:
@@ -156,10 +93,7 @@ class LogStructured:
         self._log = log
         self._clock = clock
         self._lease_check_interval = lease_check_interval
-        self._poll_interval = poll_interval
-        self._changed = asyncio.Event()
-        self._positions: dict[object, int] = {}  # each open watch -> the revision it read up to
-        self._advanced = asyncio.Event()
+        self._hub = WatchHub(log, poll_interval=poll_interval)
         self._closed = False
         self._expiry: asyncio.Task[None] | None = None
 
@@ -266,8 +200,8 @@ class LogStructured:
             if cur is not None and not cur.deleted:
                 raise KeyExists(key)
             self._check_lease(w, lease)
-            revision = self._append(w, [_put(key, value, lease, cur)])
-        self._wake()
+            revision = self._append(w, [put_draft(key, value, lease, cur)])
+        self._hub.wake()
         return revision
 
     async def update(
@@ -281,9 +215,10 @@ class LogStructured:
                 result = UpdateResult(False, w.current_revision(), live)
             else:
                 self._check_lease(w, lease)
-                result = UpdateResult(True, self._append(w, [_put(key, value, lease, cur)]), None)
+                revision = self._append(w, [put_draft(key, value, lease, cur)])
+                result = UpdateResult(True, revision, None)
         if result.ok:
-            self._wake()
+            self._hub.wake()
         return result
 
     async def delete(self, key: str, *, mod_revision: int = 0) -> DeleteResult:
@@ -295,9 +230,9 @@ class LogStructured:
             elif mod_revision and cur.id != mod_revision:
                 result = DeleteResult(False, w.current_revision(), cur.kv())
             else:
-                result = DeleteResult(True, self._append(w, [_tombstone(cur)]), cur.kv())
+                result = DeleteResult(True, self._append(w, [tombstone(cur)]), cur.kv())
         if result.ok:
-            self._wake()
+            self._hub.wake()
         return result
 
     async def txn_put(self, puts: Sequence[PutIf]) -> TxnResult:
@@ -320,76 +255,20 @@ class LogStructured:
                 ok.append(good)
                 revisions.append(next_id if good else 0)
                 if good:
-                    draft = _put(put.key, put.value, put.lease, cur)
+                    draft = put_draft(put.key, put.value, put.lease, cur)
                     drafts.append(draft)
                     state[put.key] = draft.row(next_id)
                     next_id += 1
             revision = self._append(w, drafts) if drafts else w.current_revision()
         if drafts:
-            self._wake()
+            self._hub.wake()
         return TxnResult(revision, tuple(ok), tuple(revisions))
 
     # -- watch ---------------------------------------------------------------
 
     def watch(self, prefix: str, *, start_revision: int) -> AsyncIterator[Event]:
         self._check_open()
-        return self._watch(prefix, start_revision)
-
-    async def _watch(self, prefix: str, start_revision: int) -> AsyncIterator[Event]:
-        lo, hi = prefix_bounds(prefix)
-        if start_revision <= 0:
-            last = self._log.current_revision()
-        else:
-            compact = self._log.compact_revision()
-            if start_revision < compact:
-                raise Compacted(start_revision, compact)
-            last = start_revision - 1
-        token = object()
-        try:
-            while not self._closed:
-                changed = self._changed
-                compact = self._log.compact_revision()
-                if last + 1 < compact:
-                    raise Compacted(last + 1, compact)
-                upto = self._log.current_revision()
-                rows = self._log.after(lo, hi, revision=last, upto=upto, limit=WATCH_BATCH)
-                last = rows[-1].id if len(rows) == WATCH_BATCH else max(last, upto)
-                self._positions[token] = last
-                self._advanced.set()
-                for row in rows:
-                    yield _event(row)
-                if rows:
-                    continue
-                # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancel
-                # that lands as the event fires, and the watcher never ends.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_interval):
-                        await changed.wait()
-        finally:
-            self._positions.pop(token, None)
-
-    async def _drain_watchers(self, revision: int) -> None:
-        """Give open watches (at most ``WATCH_DRAIN`` seconds) to read up to ``revision``.
-
-        A watch that merely had no turn on the loop since the last writes is not
-        behind, and a compaction right after those writes (``compact_now`` after a
-        key removal) must not tell it its history is gone. A watch whose client
-        stopped reading stays behind and gets ``Compacted``, as it should.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WATCH_DRAIN
-        self._wake()
-        while any(p < revision for p in self._positions.values()):
-            left = deadline - loop.time()
-            if left <= 0:
-                return
-            self._advanced.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._advanced.wait(), left)
-
-    def _wake(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        return self._hub.stream(prefix, start_revision)
 
     # -- leases --------------------------------------------------------------
 
@@ -416,12 +295,12 @@ class LogStructured:
             if w.lease_get(lease) is None:
                 raise LeaseNotFound(lease)
             self._drop_lease(w, lease)
-        self._wake()
+        self._hub.wake()
 
     def _drop_lease(self, w: LogWriter, lease: int) -> None:
         rows = w.live_with_lease(lease)
         if rows:
-            self._append(w, [_tombstone(r) for r in rows])
+            self._append(w, [tombstone(r) for r in rows])
         w.lease_delete(lease)
 
     async def expire_leases(self) -> int:
@@ -431,7 +310,7 @@ class LogStructured:
             for lease in expired:
                 self._drop_lease(w, lease)
         if expired:
-            self._wake()
+            self._hub.wake()
         return len(expired)
 
     async def _expire_loop(self) -> None:
@@ -450,7 +329,7 @@ class LogStructured:
         done = self._log.compact_revision()
         if revision <= done:
             return  # already forgotten; racing compactors need not coordinate
-        await self._drain_watchers(revision - 1)
+        await self._hub.drain(revision - 1)
         # Rows below ``revision`` go; a tombstone *at* it stays so that a
         # watch from ``revision`` still sees it.
         start = max(done - 1, 0)
@@ -463,7 +342,7 @@ class LogStructured:
         async with self._log.writing() as w:
             if w.compact_revision() < revision:
                 w.compact(after=start, upto=start, new_compact_revision=revision)
-        self._wake()
+        self._hub.wake()
 
     # -- history and images ----------------------------------------------------
 
@@ -482,7 +361,7 @@ class LogStructured:
         while last < end:
             rows = read(lo, hi, revision=last, upto=end, limit=WATCH_BATCH)
             for row in rows:
-                yield _event(row)
+                yield event_of(row)
             if len(rows) < WATCH_BATCH:
                 return
             last = rows[-1].id
@@ -501,9 +380,10 @@ class LogStructured:
         if self._closed:
             return
         self._closed = True
+        self._hub.close()
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._expiry
-        self._wake()
+        self._hub.wake()
         self._log.close()
