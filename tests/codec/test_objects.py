@@ -17,6 +17,7 @@ from kcrypt.codec import (
     decode_storage,
     encode_protobuf_response,
     encode_storage,
+    stored_form_error,
 )
 from kcrypt.codec.proto import core_pb2, runtime_pb2
 
@@ -296,3 +297,15 @@ def test_an_event_round_trips_with_microsecond_event_time_and_go_s_empty_fields(
     assert back["reportingComponent"] == "" and back["reportingInstance"] == ""
     plain = decode_storage(encode_storage({**event, "eventTime": None, "series": None}))
     assert plain["eventTime"] is None and "series" not in plain
+
+
+def test_a_cheap_look_tells_an_object_from_what_the_decoder_would_refuse() -> None:
+    stored = encode_storage(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "d"}}
+    )
+    assert stored_form_error(stored) is None
+    assert stored_form_error(b'{"kind":"Secret"}') is None
+    assert stored_form_error(b"\x93garbage") == (
+        "value does not start with the Kubernetes protobuf magic k8s\\x00"
+    )
+    assert stored_form_error(b"") == "empty value"
