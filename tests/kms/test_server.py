@@ -8,6 +8,7 @@ socket with no plugin behind it at start-up.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from e2e.secrets_support import (
     secret_set,
     sqlite_secrets,
 )
+from e2e.snapshot_support import kcrypt
 
 from kcrypt.envelope.kms import object as eo
 
@@ -133,3 +135,34 @@ def test_a_socket_with_no_plugin_starts_not_ready_until_the_plugin_appears(
             kubectl.run("create", "secret", "generic", "late", "--from-literal=a=b")
             assert kubectl.json("get", "secret", "late")["data"] == {"a": "Yg=="}
             assert any("is ready" in line for line in server.log().splitlines())
+
+
+@pytest.mark.parametrize("v2", [True, False], ids=["kms-v2", "kms-v1"])
+def test_the_online_audit_opens_kms_values_through_the_servers_plugin(
+    tmp_path: Path, v2: bool
+) -> None:
+    """Online, the server audits with its live providers: KMS values are decrypted
+    through its plugin connection, not reported unreachable as an offline audit must."""
+    require_tools("kubectl")
+    keys = ["--backend", "keyfile", "--key-file", str(tmp_path / "keys.json")]
+    plugin = PluginProcess(tmp_path / "kmsplugin.sock", keys, dict(os.environ))
+    with plugin, _server(tmp_path, kms_config(plugin.endpoint, v2=v2)) as server:
+        server.wait_ready()
+        kubectl = Kubectl(server.kubeconfig, tmp_path / "kube")
+        create_with_kubectl(kubectl, secret_set(5, tag="audited"))
+        proc = kcrypt(
+            "audit",
+            "--data-dir",
+            str(server.data_dir),
+            "--server",
+            server.url,
+            "-o",
+            "json",
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        doc = json.loads(proc.stdout)
+        (row,) = [r for r in doc["rows"] if r["resource"] == "secrets" and r["count"]]
+        assert (row["provider"], row["key"]) == ("kms", "aws-encryption-provider")
+        assert (row["count"], row["undecryptable"], row["write"]) == (5, 0, True)
+        assert doc["left"] is False

@@ -12,7 +12,7 @@ from kcrypt.audit.decrypt import Decrypted, decrypt_objects
 from kcrypt.audit.errors import AuditError, DecryptRefused
 from kcrypt.audit.report import KeyUse, Report
 from kcrypt.audit.scan import audit_store, by_key
-from kcrypt.audit.sources import AuditConfig, load_audit_config, open_offline
+from kcrypt.audit.sources import AuditConfig, live_audit_config, load_audit_config, open_offline
 
 __all__ = [
     "AuditConfig",
@@ -26,6 +26,7 @@ __all__ = [
     "by_key",
     "classify",
     "decrypt_objects",
+    "live_audit_config",
     "load_audit_config",
     "open_offline",
     "resource_of",

@@ -62,14 +62,16 @@ async def audit_store(
     after: str | None = None
     while True:
         chunk = await ds.range(prefix, start_after=after, limit=page, revision=revision)
-        tally.page(chunk.kvs)
+        # Off the loop: a KMS provider's read may have to wait for its plugin, which
+        # it can only do on a worker thread; and an online audit's decryption then
+        # leaves the server's loop to its requests.
+        await asyncio.to_thread(tally.page, chunk.kvs)
         current += len(chunk.kvs)
         if on_progress is not None:
             on_progress(current, total)
         if not chunk.more or not chunk.kvs:
             break
         after = chunk.kvs[-1].key
-        await asyncio.sleep(0)  # an online audit runs in the server: let requests through
     old = 0
     if history:
         events = ds.history(prefix, start_revision=1, end_revision=revision, superseded=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from kcrypt.audit.errors import AuditError
 from kcrypt.config import (
     ConfigError,
+    ConfigSnapshot,
     EncryptionConfiguration,
     Transformers,
     build_transformers,
@@ -31,7 +32,7 @@ from kcrypt.config import (
 from kcrypt.datastore import Datastore, DatastoreError, open_datastore
 from kcrypt.envelope import KMSEncryptResponse, KMSError, KMSStatus
 
-__all__ = ["AuditConfig", "load_audit_config", "open_offline"]
+__all__ = ["AuditConfig", "live_audit_config", "load_audit_config", "open_offline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,16 @@ def load_audit_config(data: bytes | None, *, source: str) -> AuditConfig:
     except ConfigError as exc:
         raise AuditError(f"encryption config {source}: {exc}") from None
     return AuditConfig(transformers, _names(loaded.config), config_hash(data), source)
+
+
+def live_audit_config(snapshot: ConfigSnapshot | None) -> AuditConfig:
+    """A running server's config as it serves it (None: no config, all identity):
+    its own transformers, so KMS values are opened through its plugin connections
+    -- an offline audit can only report them unreachable."""
+    if snapshot is None:
+        return load_audit_config(None, source="")
+    config = snapshot.loaded.config
+    return AuditConfig(snapshot.transformers, _names(config), snapshot.hash, "the live config")
 
 
 async def open_offline(

@@ -1,34 +1,35 @@
 """``GET /v1-kcrypt/audit``: the server audits its own datastore with its live config.
 
 The same read-only scan as the offline ``kcrypt audit --datastore``
-(:func:`kcrypt.audit.audit_store`), over the server's datastore and the
-config file it runs (none: identity). ``?history=false`` skips older
+(:func:`kcrypt.audit.audit_store`), over the server's datastore with the
+transformers it serves with at that moment (none: identity) -- KMS values are
+opened through its plugin connections. ``?history=false`` skips older
 revisions. Behind the bearer token like every supervisor endpoint.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kcrypt.apiserver import status
-from kcrypt.audit import audit_store, load_audit_config
+from kcrypt.audit import audit_store, live_audit_config
+from kcrypt.config import ConfigSnapshot
 from kcrypt.datastore import Datastore
 from kcrypt.errors import KcryptError
+from kcrypt.storage import TransformerRegistry
 
 __all__ = ["AUDIT_PATH", "audit_routes"]
 
 AUDIT_PATH = "/v1-kcrypt/audit"
 
 
-def audit_routes(datastore: Datastore, config_path: Path | None) -> list[BaseRoute]:
+def audit_routes(datastore: Datastore, registry: TransformerRegistry) -> list[BaseRoute]:
     async def audit(request: Request) -> Response:
         try:
-            data = config_path.read_bytes() if config_path and config_path.is_file() else None
-            config = load_audit_config(data or None, source=str(config_path))
+            current = registry.current
+            config = live_audit_config(current if isinstance(current, ConfigSnapshot) else None)
             report = await audit_store(
                 datastore,
                 config.transformers,

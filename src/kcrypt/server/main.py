@@ -252,7 +252,7 @@ async def _serve(
             metrics_route(metrics_registry),
             *supervisor.routes(),
             *snapshots.routes(),
-            *audit_routes(datastore, settings.active_config_file or supervisor.path),
+            *audit_routes(datastore, registry),
         ),
         metrics_registry=metrics_registry,
     )
