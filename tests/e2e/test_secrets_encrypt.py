@@ -361,4 +361,16 @@ def test_errors_are_the_real_message(setup: Setup) -> None:
         assert r.json()["message"] == "the request body is nested too deeply"
         r = client.put("/v1-kcrypt/encrypt/config", json={"stage": "bogus"})
         assert r.status_code == 400 and r.json()["message"] == "unknown stage bogus requested"
+        for bad in ("afterRevision=x", "timeoutSeconds=nan", "timeoutSeconds=soon"):
+            r = client.get(f"/v1-kcrypt/encrypt/progress?{bad}")
+            assert r.status_code == 400, bad
+            assert r.json()["message"] == (
+                "afterRevision must be an integer and timeoutSeconds a number"
+            )
+        seen = client.get("/v1-kcrypt/encrypt/progress").json()
+        same = client.get(
+            "/v1-kcrypt/encrypt/progress",
+            params={"afterRevision": seen["revision"], "timeoutSeconds": "0.2"},
+        ).json()  # nothing changed: the wait ends at its timeout with the same document
+        assert (same["generation"], same["job"]) == (seen["generation"], seen["job"])
     assert "see server log" not in err

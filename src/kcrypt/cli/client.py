@@ -88,9 +88,11 @@ class SupervisorClient:
     def __exit__(self, *exc: object) -> None:
         self._client.close()
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
+    def _call(
+        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+    ) -> Any:
         try:
-            response = self._client.request(method, path, json=body)
+            response = self._client.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise SupervisorError(f"{self._client.base_url}{path}: {exc}") from None
         if response.status_code >= 400:
@@ -106,8 +108,12 @@ class SupervisorClient:
         result = self._call("GET", "/v1-kcrypt/encrypt/status")
         return result if isinstance(result, dict) else {}
 
-    def progress(self) -> dict[str, Any]:
-        result = self._call("GET", "/v1-kcrypt/encrypt/progress")
+    def progress(self, *, after: int = 0, wait: float = 0.0) -> dict[str, Any]:
+        """The progress document; with the ``revision`` of the last one (``after``),
+        once something changed since, or after ``wait`` seconds (a server without
+        the long-poll answers at once)."""
+        params = {"afterRevision": str(after), "timeoutSeconds": f"{wait:g}"} if after else None
+        result = self._call("GET", "/v1-kcrypt/encrypt/progress", params=params)
         return result if isinstance(result, dict) else {}
 
     def snapshot_status(self) -> dict[str, Any]:

@@ -28,6 +28,8 @@ import click
 __all__ = ["secrets_encrypt"]
 
 POLL_SECONDS = 0.5
+LONG_POLL_SECONDS = 5.0
+"""How long one progress request may wait for a change (well inside the client timeout)."""
 DEFAULT_SETTLE_TIMEOUT = 60.0
 
 
@@ -150,10 +152,12 @@ def _wait(client: Any, *, generation: int) -> None:
     from kcrypt.encryption.status import progress_line
 
     bar = _Bar() if sys.stdout.isatty() else None
-    last_log, delay = 0.0, 0.05
+    last_log, delay, revision = 0.0, 0.05, 0
     try:
         while True:
-            doc = client.progress()
+            # Long-poll: the server answers as soon as the state or the pass moved on
+            # after ``revision``; a server without it answers at once, and is polled.
+            doc = client.progress(after=revision, wait=LONG_POLL_SECONDS)
             job, done_pass = doc.get("job"), doc.get("pass") or {}
             if job is not None and job.get("error"):
                 raise click.ClickException(f"reencryption stopped: {job['error']}")
@@ -165,8 +169,10 @@ def _wait(client: Any, *, generation: int) -> None:
                 click.echo(progress_line(current), err=True)
             if job is None and int(doc.get("generation", 0)) > generation:
                 break
-            time.sleep(delay)
-            delay = min(delay * 1.5, POLL_SECONDS)
+            revision = int(doc.get("revision", 0))
+            if not revision:
+                time.sleep(delay)
+                delay = min(delay * 1.5, POLL_SECONDS)
     finally:
         if bar is not None:
             bar.stop()

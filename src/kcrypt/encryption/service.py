@@ -6,6 +6,7 @@ The server mounts them on an :class:`EncryptionService`::
     PUT /v1-kcrypt/encrypt/config    -> 200 JSON await service.apply(body)
                                         (EncryptionError -> exc.code + exc message)
     GET /v1-kcrypt/encrypt/progress  -> 200 JSON await service.progress()
+        ?afterRevision=R&timeoutSeconds=T: once something changed after R, or after T
 
 A command is decided purely (:func:`kcrypt.encryption.outcomes.decide`) from
 the facts the controller loads, validated as kube-apiserver would, saved with
@@ -18,16 +19,19 @@ command or a controller step saved first) are decided again, a few times.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from kcrypt.datastore import Compacted
 from kcrypt.encryption.configjson import config_sha256, redacted_json
 from kcrypt.encryption.errors import ReencryptInProgress, StateConflict
 from kcrypt.encryption.model import EncryptionState, ReencryptProgress
 from kcrypt.encryption.outcomes import decide
-from kcrypt.encryption.reencrypt import load_checkpoint
+from kcrypt.encryption.reencrypt import CHECKPOINT_KEY, load_checkpoint
 from kcrypt.encryption.runner import Controller
 from kcrypt.encryption.servers import convergence
 from kcrypt.encryption.stages import Stage, parse_request
@@ -43,6 +47,9 @@ from kcrypt.encryption.transitions import KeyFactory
 __all__ = ["EncryptionService"]
 
 log = logging.getLogger("kcrypt.encryption")
+
+_KCRYPT = "/kcrypt/"
+"""Where the state record and the pass checkpoint live (a progress wait watches it)."""
 
 _QUIET = frozenset({"idle", "no-encryption-state", "rotation-scheduled"})
 """Step reasons that mean "nothing to do": status stays exactly k3s's."""
@@ -96,10 +103,23 @@ class EncryptionService:
             rotation=rotation,
         )
 
-    async def progress(self) -> dict[str, Any]:
-        """What ``secrets-encrypt`` waits on: the state's generation, its job, the last pass."""
+    async def progress(self, *, after: int = 0, wait: float = 0.0) -> dict[str, Any]:
+        """What ``secrets-encrypt`` waits on: the state's generation, its job, the last pass,
+        and the datastore ``revision`` they were read at.
+
+        Given the ``revision`` of a document already seen (``after``), the answer waits
+        (at most ``wait`` seconds) until the state record or the pass checkpoint has
+        changed since -- on whichever server the change was made -- so a waiting
+        client hears of each step as it lands instead of a poll interval later."""
+        if after > 0 and wait > 0:
+            await self._changed_since(after, wait)
+        revision = await self._c.datastore.revision()  # first: a later change is seen next
         state, _ = await self._c.store.load()
-        doc: dict[str, Any] = {"generation": state.generation if state else 0, "job": None}
+        doc: dict[str, Any] = {
+            "generation": state.generation if state else 0,
+            "job": None,
+            "revision": revision,
+        }
         if state is not None and state.job is not None:
             doc["job"] = {"configHash": state.job.config_hash, "error": state.job.error}
         ckpt, _ = await load_checkpoint(self._c.datastore)
@@ -110,6 +130,15 @@ class EncryptionService:
                 "configHash": ckpt.config_hash,
             }
         return doc
+
+    async def _changed_since(self, revision: int, wait: float) -> None:
+        keys = {self._c.store.key, CHECKPOINT_KEY}
+        watch = self._c.datastore.watch(_KCRYPT, start_revision=revision + 1)
+        with contextlib.suppress(TimeoutError, Compacted):  # compacted: changed, surely
+            async with contextlib.aclosing(watch) as events, asyncio.timeout(wait):  # type: ignore[type-var]
+                async for event in events:
+                    if event.kv.key in keys:
+                        return
 
     async def apply(self, request: Mapping[str, object]) -> dict[str, Any]:
         """Run one k3s ``EncryptionRequest``; returns ``{"message": ...}`` (or the dry run).

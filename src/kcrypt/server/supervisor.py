@@ -5,6 +5,7 @@ Routes (behind the same bearer-token auth as the API)::
     GET /v1-kcrypt/encrypt/status    -> 200 k3s's EncryptionState JSON (+ progress, step)
     PUT /v1-kcrypt/encrypt/config    -> 200 {"message": ...} (or the dry run's document)
     GET /v1-kcrypt/encrypt/progress  -> 200 the state's generation, job and last pass
+        (?afterRevision=R&timeoutSeconds=T: held until either changed after R, at most T s)
 
 Errors are a Kubernetes ``Status`` whose ``message`` is the real reason (k3s
 only says "secret-encrypt error ID NNNNN" and leaves the reason in its log).
@@ -74,6 +75,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -129,6 +131,8 @@ CONFIG_PATH = "/v1-kcrypt/encrypt/config"
 PROGRESS_PATH = "/v1-kcrypt/encrypt/progress"
 _ANY_METHOD = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]
 """Every method reaches the handler, which answers k3s's 405 for the wrong one."""
+MAX_PROGRESS_WAIT = 30.0
+"""The longest a progress request is held open waiting for a change (seconds)."""
 LOG_EVERY_PAGES = 10
 """A progress log line every this many pages (pages of 1000 values: every 10,000)."""
 
@@ -419,7 +423,17 @@ class EncryptionSupervisor:
             return _error(405, "MethodNotAllowed", "method not allowed")
         if self.service is None:
             return _error(400, "BadRequest", self._refusal())
-        return JSONResponse(await self.service.progress())
+        try:
+            after = int(request.query_params.get("afterRevision", "0"))
+            wait = float(request.query_params.get("timeoutSeconds", "0"))
+            if not math.isfinite(wait):
+                raise ValueError(wait)
+        except ValueError:
+            return _error(
+                400, "BadRequest", "afterRevision must be an integer and timeoutSeconds a number"
+            )
+        wait = min(max(wait, 0.0), MAX_PROGRESS_WAIT)
+        return JSONResponse(await self.service.progress(after=after, wait=wait))
 
     async def _config(self, request: Request) -> Response:
         if request.method != "PUT":
