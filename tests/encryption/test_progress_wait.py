@@ -1,8 +1,8 @@
 """``progress(after=R, wait=T)``: the long-poll ``secrets-encrypt --wait`` rides on.
 
-It answers as soon as the state record or the pass checkpoint changed after R,
-whichever server changed it, and after T seconds when nothing did; other
-writes under ``/kcrypt/`` (server heartbeats) do not end the wait.
+It answers as soon as the state record, the pass checkpoint or a server's
+record changed after R, whichever server changed it, and after T seconds when
+nothing did; other writes under ``/kcrypt/`` do not end the wait.
 """
 
 from __future__ import annotations
@@ -59,10 +59,28 @@ async def test_a_wait_with_nothing_changing_ends_at_its_timeout_unchanged(
     try:
         await server.settle()
         before = await server.svc.progress()
-        await store.create("/kcrypt/servers-live/someone-else", b"heartbeat")  # not a change
+        await store.create("/kcrypt/snapshot/last", b"{}")  # not what a waiting CLI follows
         again = await asyncio.wait_for(
             server.svc.progress(after=before["revision"], wait=0.2), BOUND
         )
         assert (again["generation"], again["job"]) == (before["generation"], before["job"])
     finally:
         await server.close()
+
+
+async def test_a_server_joining_ends_a_wait(store: Datastore, tmp_path: Path) -> None:
+    """What ``secrets-encrypt`` follows while it waits for every server to apply."""
+    path = tmp_path / "one/server/cred/encryption-config.json"
+    await seed_values(store, config=first_boot(path))
+    one = await Node(store, path).start()
+    two = Node(store, tmp_path / "two/server/cred/encryption-config.json", node="node-2")
+    try:
+        await one.settle()
+        before = await one.svc.progress()
+        waiting = asyncio.create_task(one.svc.progress(after=before["revision"], wait=60))
+        await two.start()
+        after = await asyncio.wait_for(waiting, BOUND)
+        assert after["revision"] > before["revision"]
+    finally:
+        await two.close()
+        await one.close()

@@ -123,6 +123,7 @@ def _settle(client: Any, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last_log = 0.0
     while True:
+        revision = int(client.progress().get("revision", 0))  # read before the status
         doc = client.status()
         servers = doc.get("servers") or []
         live = [s for s in servers if s.get("state") == "live"]
@@ -142,7 +143,11 @@ def _settle(client: Any, *, timeout: float) -> None:
         if time.monotonic() - last_log >= 2.0:
             last_log = time.monotonic()
             click.echo(text, err=True)
-        time.sleep(POLL_SECONDS)
+        if revision:  # until a server's record (or the state) changes, or the deadline
+            left = max(deadline - time.monotonic(), 0.0)
+            client.progress(after=revision, wait=min(LONG_POLL_SECONDS, left))
+        else:
+            time.sleep(POLL_SECONDS)
 
 
 def _wait(client: Any, *, generation: int) -> None:

@@ -33,7 +33,7 @@ from kcrypt.encryption.model import EncryptionState, ReencryptProgress
 from kcrypt.encryption.outcomes import decide
 from kcrypt.encryption.reencrypt import CHECKPOINT_KEY, load_checkpoint
 from kcrypt.encryption.runner import Controller
-from kcrypt.encryption.servers import convergence
+from kcrypt.encryption.servers import LIVE_PREFIX, SERVERS_PREFIX, convergence
 from kcrypt.encryption.stages import Stage, parse_request
 from kcrypt.encryption.status import (
     progress_document,
@@ -108,9 +108,10 @@ class EncryptionService:
         and the datastore ``revision`` they were read at.
 
         Given the ``revision`` of a document already seen (``after``), the answer waits
-        (at most ``wait`` seconds) until the state record or the pass checkpoint has
-        changed since -- on whichever server the change was made -- so a waiting
-        client hears of each step as it lands instead of a poll interval later."""
+        (at most ``wait`` seconds) until the state record, the pass checkpoint or a
+        server's record has changed since -- on whichever server the change was made --
+        so a waiting client hears of each step as it lands instead of a poll interval
+        later (and one waiting for servers to apply a config, of each that did)."""
         if after > 0 and wait > 0:
             await self._changed_since(after, wait)
         revision = await self._c.datastore.revision()  # first: a later change is seen next
@@ -132,12 +133,15 @@ class EncryptionService:
         return doc
 
     async def _changed_since(self, revision: int, wait: float) -> None:
+        """Until the state, the pass checkpoint or a server's record (what it applied,
+        whether it is live) changed after ``revision``, at most ``wait`` seconds."""
         keys = {self._c.store.key, CHECKPOINT_KEY}
         watch = self._c.datastore.watch(_KCRYPT, start_revision=revision + 1)
         with contextlib.suppress(TimeoutError, Compacted):  # compacted: changed, surely
             async with contextlib.aclosing(watch) as events, asyncio.timeout(wait):  # type: ignore[type-var]
                 async for event in events:
-                    if event.kv.key in keys:
+                    key = event.kv.key
+                    if key in keys or key.startswith((SERVERS_PREFIX, LIVE_PREFIX)):
                         return
 
     async def apply(self, request: Mapping[str, object]) -> dict[str, Any]:
