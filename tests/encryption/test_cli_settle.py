@@ -16,11 +16,24 @@ def row(name: str, *, applied: bool, state: str = "live") -> dict[str, Any]:
     return {"name": name, "state": state, "stage": "prepare", "hash": "h", "applied": applied}
 
 
-def fake(monkeypatch: pytest.MonkeyPatch, statuses: list[list[dict[str, Any]]]) -> list[str]:
-    """A supervisor whose status shows ``statuses`` in turn (the last one forever)."""
+def fake(
+    monkeypatch: pytest.MonkeyPatch,
+    statuses: list[list[dict[str, Any]]],
+    *,
+    revision: int = 0,
+) -> list[str]:
+    """A supervisor whose status shows ``statuses`` in turn (the last one forever);
+    with ``revision``, its progress endpoint long-polls (and answers at once, as if
+    a server's record had just changed); without, it is an older server's."""
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/progress"):
+            seen.append(f"progress {request.url.query.decode()}".strip())
+            doc: dict[str, Any] = {"generation": 1, "job": None}
+            if revision:
+                doc["revision"] = revision
+            return httpx.Response(200, json=doc)
         seen.append(request.method)
         if request.method == "PUT":
             return httpx.Response(200, json={"message": "ok", "configHash": "abc"})
@@ -55,7 +68,31 @@ def test_prepare_returns_once_every_live_server_applied(monkeypatch: pytest.Monk
     assert out.exit_code == 0, out.output
     assert out.stdout == "prepare completed successfully\n"
     assert "waiting for servers to apply config abcdef: 1/3 live servers applied" in out.stderr
-    assert seen == ["PUT", "GET", "GET", "GET"]
+    assert [s for s in seen if not s.startswith("progress")] == ["PUT", "GET", "GET", "GET"]
+
+
+def test_a_long_polling_server_is_asked_to_answer_on_the_next_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = fake(
+        monkeypatch,
+        [
+            [row("s1", applied=True), row("s2", applied=False)],
+            [row("s1", applied=True), row("s2", applied=True)],
+        ],
+        revision=7,
+    )
+    monkeypatch.setattr("kcrypt.cli.secrets_encrypt.POLL_SECONDS", 60.0)  # never slept on
+    out = run("prepare")
+    assert out.exit_code == 0, out.output
+    assert seen == [
+        "PUT",
+        "progress",
+        "GET",
+        "progress afterRevision=7&timeoutSeconds=5",
+        "progress",
+        "GET",
+    ]
 
 
 def test_a_down_server_does_not_block(monkeypatch: pytest.MonkeyPatch) -> None:
