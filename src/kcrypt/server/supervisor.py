@@ -1,14 +1,6 @@
 """Supervisor endpoints for ``kcrypt secrets-encrypt`` and the live config they manage.
 
-Routes (behind the same bearer-token auth as the API)::
-
-    GET /v1-kcrypt/encrypt/status    -> 200 k3s's EncryptionState JSON (+ progress, step)
-    PUT /v1-kcrypt/encrypt/config    -> 200 {"message": ...} (or the dry run's document)
-    GET /v1-kcrypt/encrypt/progress  -> 200 the state's generation, job and last pass
-        (?afterRevision=R&timeoutSeconds=T: held until either changed after R, at most T s)
-
-Errors are a Kubernetes ``Status`` whose ``message`` is the real reason (k3s
-only says "secret-encrypt error ID NNNNN" and leaves the reason in its log).
+Its routes are :mod:`kcrypt.server.encrypt_routes`.
 
 Who owns the config, and in which order things happen:
 
@@ -75,17 +67,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from kcrypt.apiserver import ApiError, ClientGone, parse_json, read_body, status
 from kcrypt.config import ConfigSnapshot, build_snapshot, config_hash
 from kcrypt.datastore import Datastore
 from kcrypt.encryption import (
@@ -102,13 +90,12 @@ from kcrypt.encryption import (
     StateStore,
     Step,
     TokenSealer,
-    UnsupportedConfig,
     join_cluster,
     progress_line,
     reseal,
 )
-from kcrypt.errors import KcryptError
 from kcrypt.kms import KMSProviders
+from kcrypt.server.encrypt_routes import encrypt_routes
 from kcrypt.server.leader import LeaderElection
 from kcrypt.server.metrics import ReloadMetrics
 from kcrypt.server.own_config import OwnConfigCommands
@@ -116,23 +103,10 @@ from kcrypt.server.reload import ReloadController
 from kcrypt.server.settings import ServerSettings
 from kcrypt.storage import EventRecorder, InvolvedObject, TransformerRegistry
 
-__all__ = [
-    "CONFIG_PATH",
-    "LOG_EVERY_PAGES",
-    "PROGRESS_PATH",
-    "STATUS_PATH",
-    "EncryptionSupervisor",
-]
+__all__ = ["LOG_EVERY_PAGES", "EncryptionSupervisor"]
 
 log = logging.getLogger("kcrypt.server.encryption")
 
-STATUS_PATH = "/v1-kcrypt/encrypt/status"
-CONFIG_PATH = "/v1-kcrypt/encrypt/config"
-PROGRESS_PATH = "/v1-kcrypt/encrypt/progress"
-_ANY_METHOD = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]
-"""Every method reaches the handler, which answers k3s's 405 for the wrong one."""
-MAX_PROGRESS_WAIT = 30.0
-"""The longest a progress request is held open waiting for a change (seconds)."""
 LOG_EVERY_PAGES = 10
 """A progress log line every this many pages (pages of 1000 values: every 10,000)."""
 
@@ -387,88 +361,7 @@ class EncryptionSupervisor:
     # -- routes ----------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
-        return [
-            Route(STATUS_PATH, self._status, methods=_ANY_METHOD),
-            Route(CONFIG_PATH, self._config, methods=_ANY_METHOD),
-            Route(PROGRESS_PATH, self._progress, methods=_ANY_METHOD),
-        ]
-
-    def _refusal(self) -> str:
-        return (
-            f"secrets-encrypt manages only the server's own encryption config "
-            f"(server/cred/encryption-config.json); this server runs with "
-            f"--encryption-provider-config {self.path}: edit that file instead "
-            f"(it is reloaded automatically)"
-        )
-
-    async def _status(self, request: Request) -> Response:
-        if request.method != "GET":
-            return _error(405, "MethodNotAllowed", "method not allowed")
-        try:
-            if self.own is not None:
-                doc = self.own.status()
-            elif self.service is not None:
-                doc = await self.service.status()
-            else:
-                return _error(400, "BadRequest", self._refusal())
-        except EncryptionError as exc:
-            return _error(exc.code, exc.reason, str(exc))
-        except KcryptError as exc:
-            log.error("secrets-encrypt status failed: %s", exc)
-            return _error(500, "InternalError", str(exc))
-        return JSONResponse(doc)
-
-    async def _progress(self, request: Request) -> Response:
-        if request.method != "GET":
-            return _error(405, "MethodNotAllowed", "method not allowed")
-        if self.service is None:
-            return _error(400, "BadRequest", self._refusal())
-        try:
-            after = int(request.query_params.get("afterRevision", "0"))
-            wait = float(request.query_params.get("timeoutSeconds", "0"))
-            if not math.isfinite(wait):
-                raise ValueError(wait)
-        except ValueError:
-            return _error(
-                400, "BadRequest", "afterRevision must be an integer and timeoutSeconds a number"
-            )
-        wait = min(max(wait, 0.0), MAX_PROGRESS_WAIT)
-        return JSONResponse(await self.service.progress(after=after, wait=wait))
-
-    async def _config(self, request: Request) -> Response:
-        if request.method != "PUT":
-            return _error(405, "MethodNotAllowed", "method not allowed")
-        if self.service is None and self.own is None:
-            return _error(400, "BadRequest", self._refusal())
-        try:  # the API server's body reader: 3 MiB cap, hostile JSON is a 400
-            body: Any = parse_json(await read_body(request))
-        except ApiError as exc:
-            return _error(exc.code, exc.reason, exc.message, headers=exc.headers)
-        except ClientGone:
-            return Response(status_code=400)
-        if not isinstance(body, dict):
-            return _error(400, "BadRequest", "the request body is not a JSON object")
-        try:
-            if self.own is not None:
-                try:
-                    return JSONResponse(await self.own.apply(body))
-                except UnsupportedConfig as exc:
-                    return _error(400, "BadRequest", f"{self._refusal()}; {exc}")
-            assert self.service is not None
-            result = await self.service.apply(body)
-        except EncryptionError as exc:
-            log.warning("secrets-encrypt request refused: %s", exc)
-            return _error(exc.code, exc.reason, str(exc))
-        except KcryptError as exc:
-            log.error("secrets-encrypt request failed: %s", exc)
-            return _error(500, "InternalError", str(exc))
-        return JSONResponse(result)
-
-
-def _error(
-    code: int, reason: str, message: str, *, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(status(code, reason, message), status_code=code, headers=headers)
+        return encrypt_routes(self)
 
 
 def _file_hash(path: Path) -> str | None:
