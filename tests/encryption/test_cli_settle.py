@@ -21,15 +21,20 @@ def fake(
     statuses: list[list[dict[str, Any]]],
     *,
     revision: int = 0,
+    progress: bool = True,
 ) -> list[str]:
     """A supervisor whose status shows ``statuses`` in turn (the last one forever);
     with ``revision``, its progress endpoint long-polls (and answers at once, as if
-    a server's record had just changed); without, it is an older server's."""
+    a server's record had just changed); without, it is an older server's; with
+    ``progress=False`` it refuses progress, as a custom-config server does."""
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/progress"):
             seen.append(f"progress {request.url.query.decode()}".strip())
+            if not progress:
+                refusal = {"kind": "Status", "code": 400, "message": "not managed here"}
+                return httpx.Response(400, json=refusal)
             doc: dict[str, Any] = {"generation": 1, "job": None}
             if revision:
                 doc["revision"] = revision
@@ -93,6 +98,20 @@ def test_a_long_polling_server_is_asked_to_answer_on_the_next_change(
         "progress",
         "GET",
     ]
+
+
+def test_a_server_without_progress_is_polled(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = fake(
+        monkeypatch,
+        [
+            [row("s1", applied=True), row("s2", applied=False)],
+            [row("s1", applied=True), row("s2", applied=True)],
+        ],
+        progress=False,
+    )
+    out = run("prepare")
+    assert out.exit_code == 0, out.output
+    assert [s for s in seen if not s.startswith("progress")] == ["PUT", "GET", "GET"]
 
 
 def test_a_down_server_does_not_block(monkeypatch: pytest.MonkeyPatch) -> None:

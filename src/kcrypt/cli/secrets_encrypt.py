@@ -123,7 +123,7 @@ def _settle(client: Any, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last_log = 0.0
     while True:
-        revision = int(client.progress().get("revision", 0))  # read before the status
+        revision = _revision(client)  # read before the status: a change after it wakes us
         doc = client.status()
         servers = doc.get("servers") or []
         live = [s for s in servers if s.get("state") == "live"]
@@ -148,6 +148,17 @@ def _settle(client: Any, *, timeout: float) -> None:
             client.progress(after=revision, wait=min(LONG_POLL_SECONDS, left))
         else:
             time.sleep(POLL_SECONDS)
+
+
+def _revision(client: Any) -> int:
+    """The datastore revision the server's progress is at; 0 where it has none to
+    give (a server run with --encryption-provider-config, or an older one)."""
+    from kcrypt.cli.client import SupervisorError
+
+    try:
+        return int(client.progress().get("revision", 0))
+    except SupervisorError:
+        return 0
 
 
 def _wait(client: Any, *, generation: int) -> None:
