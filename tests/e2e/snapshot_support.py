@@ -64,3 +64,20 @@ def cluster_reset(
         *args,
         check=check,
     )
+
+
+def online_audit(server: KcryptServer) -> tuple[int, dict[str, Any]]:
+    """``kcrypt audit -o json`` against ``server``: its exit code and the report."""
+    proc = kcrypt(
+        "audit",
+        "--data-dir",
+        str(server.data_dir),
+        "--server",
+        server.url,
+        "-o",
+        "json",
+        check=False,
+    )
+    assert proc.stdout.startswith("{"), proc.stdout + proc.stderr
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return proc.returncode, report

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from .harness import KcryptServer, Kubectl
-from .snapshot_support import kcrypt
+from .snapshot_support import kcrypt, online_audit
 
 
 def test_the_online_audit_reports_every_secret_under_the_write_key(
@@ -13,18 +11,8 @@ def test_the_online_audit_reports_every_secret_under_the_write_key(
 ) -> None:
     for i in range(3):
         kubectl.run("create", "secret", "generic", f"audited-{i}", f"--from-literal=v={i}")
-    proc = kcrypt(
-        "audit",
-        "--data-dir",
-        str(encrypted_server.data_dir),
-        "--server",
-        encrypted_server.url,
-        "-o",
-        "json",
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    doc = json.loads(proc.stdout)
+    code, doc = online_audit(encrypted_server)
+    assert code == 0, doc
     (row,) = [r for r in doc["rows"] if r["resource"] == "secrets" and r["count"]]
     assert (row["provider"], row["key"], row["write"]) == ("aescbc", "aescbckey", True)
     assert row["count"] >= 3 and row["stale"] == row["undecryptable"] == 0

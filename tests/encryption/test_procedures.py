@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from kcrypt.datastore.contract import Datastore, PutIf
-from kcrypt.datastore.endpoint import open_datastore
 from kcrypt.encryption import (
     CHECKPOINT_KEY,
     KeyInUse,
@@ -35,14 +33,6 @@ from ._node import Node, body
 
 PREFIX = "/registry/secrets/"
 N = 120
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Datastore]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/state.db"
-    ds = await open_datastore(url)
-    yield ds
-    await ds.close()
 
 
 def original(i: int) -> bytes:

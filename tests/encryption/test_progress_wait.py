@@ -8,13 +8,10 @@ nothing did; other writes under ``/kcrypt/`` do not end the wait.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from kcrypt.datastore.contract import Datastore
-from kcrypt.datastore.endpoint import open_datastore
 
 from ._node import Node, body
 from .test_procedures import first_boot, seed_values
@@ -22,23 +19,20 @@ from .test_procedures import first_boot, seed_values
 BOUND = 20.0  # a bound on hangs; the wait asked for is longer, so only a wake-up ends it
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Datastore]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/state.db"
-    ds = await open_datastore(url)
-    yield ds
-    await ds.close()
+async def settled(store: Datastore, tmp_path: Path) -> tuple[Node, dict[str, Any]]:
+    """A started server with nothing left to do, and its progress document."""
+    path = tmp_path / "server/cred/encryption-config.json"
+    await seed_values(store, config=first_boot(path))
+    server = await Node(store, path).start()
+    await server.settle()
+    return server, await server.svc.progress()
 
 
 async def test_a_waiting_request_answers_when_a_command_lands(
     store: Datastore, tmp_path: Path
 ) -> None:
-    path = tmp_path / "server/cred/encryption-config.json"
-    await seed_values(store, config=first_boot(path))
-    server = await Node(store, path).start()
+    server, before = await settled(store, tmp_path)
     try:
-        await server.settle()
-        before = await server.svc.progress()
         waiting = asyncio.create_task(server.svc.progress(after=before["revision"], wait=60))
         await asyncio.sleep(0)
         assert not waiting.done()
@@ -53,12 +47,8 @@ async def test_a_waiting_request_answers_when_a_command_lands(
 async def test_a_wait_with_nothing_changing_ends_at_its_timeout_unchanged(
     store: Datastore, tmp_path: Path
 ) -> None:
-    path = tmp_path / "server/cred/encryption-config.json"
-    await seed_values(store, config=first_boot(path))
-    server = await Node(store, path).start()
+    server, before = await settled(store, tmp_path)
     try:
-        await server.settle()
-        before = await server.svc.progress()
         await store.create("/kcrypt/snapshot/last", b"{}")  # not what a waiting CLI follows
         again = await asyncio.wait_for(
             server.svc.progress(after=before["revision"], wait=0.2), BOUND

@@ -8,7 +8,6 @@ socket with no plugin behind it at start-up.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -22,7 +21,7 @@ from e2e.secrets_support import (
     secret_set,
     sqlite_secrets,
 )
-from e2e.snapshot_support import kcrypt
+from e2e.snapshot_support import online_audit
 
 from kcrypt.envelope.kms import object as eo
 
@@ -150,18 +149,8 @@ def test_the_online_audit_opens_kms_values_through_the_servers_plugin(
         server.wait_ready()
         kubectl = Kubectl(server.kubeconfig, tmp_path / "kube")
         create_with_kubectl(kubectl, secret_set(5, tag="audited"))
-        proc = kcrypt(
-            "audit",
-            "--data-dir",
-            str(server.data_dir),
-            "--server",
-            server.url,
-            "-o",
-            "json",
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        doc = json.loads(proc.stdout)
+        code, doc = online_audit(server)
+        assert code == 0, doc
         (row,) = [r for r in doc["rows"] if r["resource"] == "secrets" and r["count"]]
         assert (row["provider"], row["key"]) == ("kms", "aws-encryption-provider")
         assert (row["count"], row["undecryptable"], row["write"]) == (5, 0, True)
