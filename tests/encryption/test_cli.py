@@ -112,3 +112,21 @@ def test_missing_token_file_is_explained(tmp_path: Path) -> None:
     )
     assert out.exit_code == 1
     assert f"no --token given and cannot read {tmp_path}/server/token" in out.output
+
+
+def test_a_server_that_dies_mid_answer_is_named_as_gone(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body", request=request
+        )
+
+    conn = client_mod.Connection(server="https://127.0.0.1:6443", token="t", verify=True)
+    with (
+        client_mod.SupervisorClient(conn, transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(client_mod.SupervisorError) as info,
+    ):
+        client.progress(after=7, wait=5)
+    assert str(info.value).startswith(
+        "https://127.0.0.1:6443/v1-kcrypt/encrypt/progress: disconnected: the server closed "
+        "the connection before it answered (peer closed connection"
+    )

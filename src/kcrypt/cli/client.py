@@ -93,6 +93,12 @@ class SupervisorClient:
     ) -> Any:
         try:
             response = self._client.request(method, path, json=body, params=params)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # killed or restarted mid-answer (a waiting request is in flight for seconds)
+            raise SupervisorError(
+                f"{self._client.base_url}{path}: disconnected: the server closed the "
+                f"connection before it answered ({exc})"
+            ) from None
         except httpx.HTTPError as exc:
             raise SupervisorError(f"{self._client.base_url}{path}: {exc}") from None
         if response.status_code >= 400:
