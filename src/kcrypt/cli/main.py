@@ -5,6 +5,8 @@ Sub-command modules import the heavy layers lazily so ``kcrypt --help`` stays fa
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from kcrypt import __version__
@@ -44,4 +46,13 @@ cli.add_command(keys)
 
 
 def main() -> None:
+    # gRPC's C core logs its own transport errors (a refused client certificate
+    # is ~30 lines of "TSI_DATA_CORRUPTED") to stderr, around and after the one
+    # error kcrypt prints, which already carries gRPC's status detail. Silence
+    # it unless the operator asks for it; grpc is only imported after this.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     cli(prog_name="kcrypt")
+
+
+if __name__ == "__main__":
+    main()
