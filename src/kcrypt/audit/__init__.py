@@ -12,7 +12,13 @@ from kcrypt.audit.decrypt import Decrypted, decrypt_objects
 from kcrypt.audit.errors import AuditError, DecryptRefused
 from kcrypt.audit.report import KeyUse, Report
 from kcrypt.audit.scan import audit_store, by_key
-from kcrypt.audit.sources import AuditConfig, live_audit_config, load_audit_config, open_offline
+from kcrypt.audit.sources import (
+    AuditConfig,
+    live_audit_config,
+    load_audit_config,
+    offline_audit_config,
+    open_offline,
+)
 
 __all__ = [
     "AuditConfig",
@@ -28,6 +34,7 @@ __all__ = [
     "decrypt_objects",
     "live_audit_config",
     "load_audit_config",
+    "offline_audit_config",
     "open_offline",
     "resource_of",
     "writer_of",

@@ -11,6 +11,7 @@ the reason, not skipped silently.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,10 +54,16 @@ async def decrypt_objects(
 ) -> AsyncIterator[Decrypted]:
     """Each object at ``target`` (a storage key, or a prefix ending in ``/``)."""
     async for kv in _values(ds, target):
-        group, resource = resource_of(kv.key)
-        transformer = transformers.for_resource(resource, group)
-        try:
-            plain = transformer.from_storage(kv.value, context=kv.key.encode()).plaintext
-            yield Decrypted(kv.key, decode_storage(plain))
-        except (EnvelopeError, CodecError) as exc:
-            yield Decrypted(kv.key, None, str(exc))
+        # off the loop: a KMS provider's read waits on its plugin, which it can
+        # only do while the loop is free to run the gRPC call
+        yield await asyncio.to_thread(_decrypted, transformers, kv)
+
+
+def _decrypted(transformers: Transformers, kv: KeyValue) -> Decrypted:
+    group, resource = resource_of(kv.key)
+    transformer = transformers.for_resource(resource, group)
+    try:
+        plain = transformer.from_storage(kv.value, context=kv.key.encode()).plaintext
+        return Decrypted(kv.key, decode_storage(plain))
+    except (EnvelopeError, CodecError) as exc:
+        return Decrypted(kv.key, None, str(exc))

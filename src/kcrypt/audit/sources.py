@@ -8,31 +8,42 @@
 * Config: any EncryptionConfiguration kube-apiserver accepts (YAML or JSON,
   including k3s's ``encryption-config.json``), validated with upstream's rules.
   No config at all means "everything is identity": every encrypted value is
-  then reported as one no key can read. KMS providers need their plugin; an
-  offline audit has none, so their values are counted under the plugin's
-  name and reported unreadable with that reason.
+  then reported as one no key can read. KMS providers are reached at the
+  config's plugin sockets (:mod:`kcrypt.audit.plugins`); values of a plugin
+  that does not answer are counted under its name and reported unreadable
+  with its answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from kcrypt.audit.errors import AuditError
+from kcrypt.audit.plugins import OfflinePlugins, Unreachable, UnreachableV1
 from kcrypt.config import (
     ConfigError,
     ConfigSnapshot,
     EncryptionConfiguration,
+    KMSConfiguration,
+    KMSProviderFactory,
+    LoadedConfig,
     Transformers,
     build_transformers,
-    config_hash,
     load,
 )
 from kcrypt.datastore import Datastore, DatastoreError, open_datastore
-from kcrypt.envelope import KMSEncryptResponse, KMSError, KMSStatus
+from kcrypt.envelope import Provider, kms_v1, kms_v2
 
-__all__ = ["AuditConfig", "live_audit_config", "load_audit_config", "open_offline"]
+__all__ = [
+    "AuditConfig",
+    "live_audit_config",
+    "load_audit_config",
+    "offline_audit_config",
+    "open_offline",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,37 +52,6 @@ class AuditConfig:
     known_names: tuple[str, ...]
     hash: str
     source: str
-
-
-class _NoPlugin:
-    """A KMS v2 plugin an offline audit cannot reach: every call fails with the reason."""
-
-    def __init__(self, name: str) -> None:
-        self.why = f"KMS plugin {name!r} is not reachable from an offline audit"
-
-    def status(self) -> KMSStatus:
-        raise KMSError(self.why)
-
-    def encrypt(self, plaintext: bytes, *, uid: str) -> KMSEncryptResponse:
-        raise KMSError(self.why)
-
-    def decrypt(
-        self, ciphertext: bytes, *, uid: str, key_id: str, annotations: Mapping[str, bytes]
-    ) -> bytes:
-        raise KMSError(self.why)
-
-
-class _NoPluginV1:
-    """The same for a KMS v1 plugin."""
-
-    def __init__(self, name: str) -> None:
-        self.why = _NoPlugin(name).why
-
-    def encrypt(self, plain: bytes) -> bytes:
-        raise KMSError(self.why)
-
-    def decrypt(self, cipher: bytes) -> bytes:
-        raise KMSError(self.why)
 
 
 def _names(config: EncryptionConfiguration) -> tuple[str, ...]:
@@ -86,28 +66,69 @@ def _names(config: EncryptionConfiguration) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def load_audit_config(data: bytes | None, *, source: str) -> AuditConfig:
-    """The transformers of the config bytes ``data`` (None: no config, all identity)."""
+def load_audit_config(
+    data: bytes | None, *, source: str, kms: KMSProviderFactory | None = None
+) -> AuditConfig:
+    """The transformers of the config bytes ``data`` (None: no config, all identity).
+
+    KMS providers come from ``kms``; without it they are stand-ins that report
+    their values unreadable (for callers that never reach a plugin).
+    """
     if data is None:
         empty = EncryptionConfiguration()
         return AuditConfig(build_transformers(empty), (), "", "<no config: identity>")
+    return _built(_load(data, source), source, kms or _NoPlugins())
+
+
+@asynccontextmanager
+async def offline_audit_config(data: bytes | None, *, source: str) -> AsyncIterator[AuditConfig]:
+    """:func:`load_audit_config` with the config's KMS plugins reached at their sockets
+    (see :mod:`kcrypt.audit.plugins`), closed on exit. Enter it on the event loop."""
+    loaded = None if data is None else _load(data, source)
+    if loaded is None or not any(p.kms for e in loaded.config.resources for p in e.providers):
+        yield load_audit_config(data, source=source)
+        return
+    plugins = OfflinePlugins()
     try:
-        loaded = load(data, source=source)
-        kms = [p.kms for e in loaded.config.resources for p in e.providers if p.kms is not None]
-        transformers = build_transformers(
-            loaded.config,
-            kms_v2_clients={k.name: _NoPlugin(k.name) for k in kms if k.api_version == "v2"},
-            kms_v1_clients={k.name: _NoPluginV1(k.name) for k in kms if k.api_version == "v1"},
-        )
+        await plugins.reach(loaded.config)
+        yield _built(loaded, source, plugins)
+    finally:
+        await plugins.close()
+
+
+def _built(loaded: LoadedConfig, source: str, kms: KMSProviderFactory) -> AuditConfig:
+    try:
+        transformers = build_transformers(loaded.config, kms=kms)
     except ConfigError as exc:
         raise AuditError(f"encryption config {source}: {exc}") from None
-    return AuditConfig(transformers, _names(loaded.config), config_hash(data), source)
+    return AuditConfig(transformers, _names(loaded.config), loaded.hash, source)
+
+
+def _load(data: bytes, source: str) -> LoadedConfig:
+    try:
+        return load(data, source=source)
+    except ConfigError as exc:
+        raise AuditError(f"encryption config {source}: {exc}") from None
+
+
+class _NoPlugins:
+    """KMS providers whose plugin is never called: each value reads as unreachable."""
+
+    @staticmethod
+    def _why(name: str) -> str:
+        return f"KMS plugin {name!r} is not reachable from here"
+
+    def v2(self, config: KMSConfiguration) -> Provider:
+        return kms_v2(config.name, Unreachable(self._why(config.name)))
+
+    def v1(self, config: KMSConfiguration) -> Provider:
+        return kms_v1(config.name, UnreachableV1(self._why(config.name)))
 
 
 def live_audit_config(snapshot: ConfigSnapshot | None) -> AuditConfig:
     """A running server's config as it serves it (None: no config, all identity):
     its own transformers, so KMS values are opened through its plugin connections
-    -- an offline audit can only report them unreachable."""
+    and the audit proves what the server serves with."""
     if snapshot is None:
         return load_audit_config(None, source="")
     config = snapshot.loaded.config

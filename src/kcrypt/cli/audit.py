@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
     from kcrypt.datastore import Datastore
 
 __all__ = ["audit", "decrypt"]
+
+
+class ConfigSource(NamedTuple):
+    data: bytes | None
+    source: str
 
 
 def _offline_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,25 +68,39 @@ def _data_dir(given: Path | None) -> Path:
     return given or default_data_dir()
 
 
-def _config(config_file: Path | None, data_dir: Path | None) -> AuditConfig:
-    from kcrypt.audit import AuditError, load_audit_config
+def _config(config_file: Path | None, data_dir: Path | None) -> ConfigSource:
+    """The config's bytes and where they came from (no bytes: no config, all identity)."""
+    from kcrypt.audit import AuditError
 
     path = config_file or _data_dir(data_dir) / "server" / "cred" / "encryption-config.json"
     if config_file is None and not path.is_file():
-        return load_audit_config(None, source="")
+        return ConfigSource(None, "")
     try:
-        data = path.read_bytes()
+        return ConfigSource(path.read_bytes(), str(path))
     except OSError as exc:
         raise AuditError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return load_audit_config(data, source=str(path))
 
 
-async def _open(
-    datastore: str, cafile: Path | None, certfile: Path | None, keyfile: Path | None
-) -> Datastore:
-    from kcrypt.audit import open_offline
+@asynccontextmanager
+async def _offline(
+    datastore: str,
+    cafile: Path | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    source: ConfigSource,
+) -> AsyncIterator[tuple[Datastore, AuditConfig]]:
+    """The config (validated, its KMS plugins asked) first, then the datastore, read-only."""
+    from kcrypt.audit import offline_audit_config, open_offline
 
-    return await open_offline(datastore, ca_file=cafile, cert_file=certfile, key_file=keyfile)
+    # The plugins' state lines are a server's ("keeps running and reports not
+    # ready"); here each unreachable plugin is reported with its values instead.
+    logging.getLogger("kcrypt.kms").setLevel(logging.CRITICAL)
+    async with offline_audit_config(source.data, source=source.source) as config:
+        ds = await open_offline(datastore, ca_file=cafile, cert_file=certfile, key_file=keyfile)
+        try:
+            yield ds, config
+        finally:
+            await ds.close()
 
 
 def _fail(exc: Exception) -> None:
@@ -147,15 +168,14 @@ async def _audit_offline(
     cafile: Path | None,
     certfile: Path | None,
     keyfile: Path | None,
-    config: AuditConfig,
+    source: ConfigSource,
     *,
     history: bool,
 ) -> Report:
     from kcrypt.audit import audit_store
     from kcrypt.cli.audit_output import progress
 
-    ds = await _open(datastore, cafile, certfile, keyfile)
-    try:
+    async with _offline(datastore, cafile, certfile, keyfile, source) as (ds, config):
         with progress() as on_progress:
             return await audit_store(
                 ds,
@@ -165,8 +185,6 @@ async def _audit_offline(
                 history=history,
                 on_progress=on_progress,
             )
-    finally:
-        await ds.close()
 
 
 def _audit_online(
@@ -223,13 +241,10 @@ async def _decrypt(
     cafile: Path | None,
     certfile: Path | None,
     keyfile: Path | None,
-    config: AuditConfig,
+    source: ConfigSource,
     target: str,
 ) -> list[Any]:
     from kcrypt.audit import decrypt_objects
 
-    ds = await _open(datastore, cafile, certfile, keyfile)
-    try:
+    async with _offline(datastore, cafile, certfile, keyfile, source) as (ds, config):
         return [d async for d in decrypt_objects(ds, config.transformers, target)]
-    finally:
-        await ds.close()
