@@ -31,10 +31,10 @@ __all__ = ["IMAGE_KINDS", "SCHEMES", "open_datastore", "open_image", "redact"]
 SCHEMES: dict[str, tuple[str, str]] = {
     "sqlite": ("kcrypt.datastore.sqlite.engine", "open_sqlite"),
     "memory": ("kcrypt.datastore.memory", "open_memory"),
-    "etcd": ("kcrypt.datastore.etcd.engine", "open_etcd"),
-    "etcds": ("kcrypt.datastore.etcd.engine", "open_etcd"),
-    "http": ("kcrypt.datastore.etcd.engine", "open_etcd"),
-    "https": ("kcrypt.datastore.etcd.engine", "open_etcd"),
+    "etcd": ("kcrypt.datastore.etcd.connect", "open_etcd"),
+    "etcds": ("kcrypt.datastore.etcd.connect", "open_etcd"),
+    "http": ("kcrypt.datastore.etcd.connect", "open_etcd"),
+    "https": ("kcrypt.datastore.etcd.connect", "open_etcd"),
 }
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from kcrypt.datastore import InvalidEndpoint
 from kcrypt.datastore.etcd.channel import parse_url
-from kcrypt.datastore.etcd.engine import open_etcd, prefix_end
+from kcrypt.datastore.etcd.connect import open_etcd
+from kcrypt.datastore.etcd.engine import prefix_end
 
 
 def test_members_default_port_and_printable_form() -> None:

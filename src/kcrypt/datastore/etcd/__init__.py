@@ -3,6 +3,7 @@
 The only package of the datastore layer that imports grpc.
 """
 
-from kcrypt.datastore.etcd.engine import EtcdDatastore, open_etcd
+from kcrypt.datastore.etcd.connect import open_etcd
+from kcrypt.datastore.etcd.engine import EtcdDatastore
 
 __all__ = ["EtcdDatastore", "open_etcd"]

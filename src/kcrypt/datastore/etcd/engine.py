@@ -43,11 +43,10 @@ from kcrypt.datastore.contract import (
 from kcrypt.datastore.errors import (
     Compacted,
     DatastoreError,
-    InvalidEndpoint,
     KeyExists,
     LeaseNotFound,
 )
-from kcrypt.datastore.etcd.channel import METADATA, Channels, Stubs, parse_url
+from kcrypt.datastore.etcd.channel import METADATA, Channels, Stubs
 from kcrypt.datastore.etcd.errors import Kind, classify, translate
 from kcrypt.datastore.etcd.maintenance import replay, save_snapshot
 from kcrypt.datastore.etcd.proto import kv_pb2, rpc_pb2
@@ -63,67 +62,9 @@ from kcrypt.datastore.etcd.txn import (
 )
 from kcrypt.datastore.etcd.watch import EtcdWatch
 
-__all__ = ["MAX_TXN_BYTES", "MAX_TXN_OPS", "EtcdDatastore", "open_etcd", "prefix_end"]
+__all__ = ["MAX_TXN_BYTES", "MAX_TXN_OPS", "EtcdDatastore", "prefix_end"]
 
 _PUT = kv_pb2.Event.PUT
-
-
-async def open_etcd(
-    url: str,
-    *,
-    ca_file: str | Path | None = None,
-    cert_file: str | Path | None = None,
-    key_file: str | Path | None = None,
-    timeout: float = 5.0,
-    attempt_timeout: float = 2.0,
-    prefix: str = "",
-    txn_batch: int | None = None,
-) -> EtcdDatastore:
-    """Connect to the etcd cluster at ``url`` (``etcd://h1:p1,h2:p2``, or
-    ``etcds://`` with ``ca_file`` and optionally ``cert_file``/``key_file``).
-
-    ``timeout`` bounds every operation including its retries; one attempt gets
-    at most ``attempt_timeout`` so a hung member is left quickly. ``prefix`` is
-    prepended to every key (and removed from results): several stores can
-    share one cluster. Raises ``Unavailable`` naming the endpoint when no
-    member answers a linearizable read within ``timeout``.
-
-    ``txn_batch`` is how many puts of a ``txn_put`` go into one etcd Txn
-    (default 128, etcd's default ``--max-txn-ops``). Puts of one Txn share its
-    revision, which the contract allows; it is ~20x faster than a Txn per put
-    and is what makes bulk re-encryption on etcd fast. ``txn_batch=1`` (also
-    ``?txn_batch=1`` in the URL) gives every put its own revision, for a
-    cluster whose ``--max-txn-ops`` was lowered.
-    """
-    parsed = parse_url(url)
-    for name, value in parsed.options:
-        if name != "txn_batch" or not value.isdigit():
-            raise InvalidEndpoint(
-                f"unknown etcd endpoint option {name}={value!r} in {parsed.printable} "
-                "(known: txn_batch=<1..128>)"
-            )
-        if txn_batch is None:
-            txn_batch = int(value)
-    channels = Channels(
-        parsed,
-        timeout=timeout,
-        attempt_timeout=attempt_timeout,
-        ca_file=ca_file,
-        cert_file=cert_file,
-        key_file=key_file,
-    )
-    try:
-        batch = MAX_TXN_OPS if txn_batch is None else txn_batch
-        ds = EtcdDatastore(channels, prefix=prefix, txn_batch=batch)
-    except ValueError as exc:
-        await channels.close()
-        raise InvalidEndpoint(str(exc)) from None
-    try:
-        await ds.revision()
-    except BaseException:
-        await channels.close()
-        raise
-    return ds
 
 
 class EtcdDatastore:
