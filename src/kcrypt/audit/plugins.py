@@ -12,6 +12,7 @@ instead of each waiting out the plugin's timeout.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from kcrypt.config import EncryptionConfiguration, KMSConfiguration
@@ -61,7 +62,7 @@ class OfflinePlugins:
 
     def __init__(self) -> None:
         self._live = KMSProviders()
-        self._down: dict[tuple[str, str], str] = {}
+        self._down: dict[tuple[str, str, str], str] = {}  # (version, name, endpoint)
 
     async def reach(self, config: EncryptionConfiguration) -> None:
         """Ask each of ``config``'s plugins for its health, once."""
@@ -69,28 +70,27 @@ class OfflinePlugins:
             for provider in entry.providers:
                 if provider.kms is not None:
                     self._provider(provider.kms)
-        for probe in self._live.probes():
-            try:
-                await probe.check()
-            except KMSError as exc:
+        probes = self._live.probes()
+        # all at once: each that is down costs its timeout, concurrently
+        results = await asyncio.gather(*(p.check() for p in probes), return_exceptions=True)
+        for probe, result in zip(probes, results, strict=True):
+            if isinstance(result, KMSError):
                 # the gRPC failure itself: the envelope names the provider around it
-                detail = exc.__cause__ or exc
-                self._down[(probe.api_version, probe.name)] = (
+                detail = result.__cause__ or result
+                self._down[(probe.api_version, probe.name, probe.endpoint)] = (
                     f"the plugin at {probe.endpoint} did not answer its health check: {detail}"
                 )
-
-    def down(self) -> dict[str, str]:
-        """Plugin name -> why its values cannot be read."""
-        return {name: why for (_, name), why in self._down.items()}
+            elif isinstance(result, BaseException):
+                raise result
 
     def v2(self, config: KMSConfiguration) -> Provider:
-        why = self._down.get(("v2", config.name))
+        why = self._down.get(("v2", config.name, config.endpoint))
         if why is not None:
             return kms_v2(config.name, Unreachable(why))
         return self._live.v2(config)
 
     def v1(self, config: KMSConfiguration) -> Provider:
-        why = self._down.get(("v1", config.name))
+        why = self._down.get(("v1", config.name, config.endpoint))
         if why is not None:
             return kms_v1(config.name, UnreachableV1(why))
         return self._live.v1(config)
