@@ -127,3 +127,31 @@ def test_secrets_encryption_and_a_custom_config_together_are_refused(tmp_path: P
     )
     assert proc.returncode == 1
     assert "do not combine it with --encryption-provider-config" in proc.stderr
+
+
+def test_etcd_tls_files_with_a_sqlite_audit_are_refused_not_ignored(tmp_path: Path) -> None:
+    """A CA file given with a SQLite path means the operator meant another datastore."""
+    ca = tmp_path / "ca.crt"
+    ca.write_text("not used\n")
+    db = tmp_path / "state.db"
+    for argv in (
+        ["audit", "--datastore", str(db), "--etcd-cafile", str(ca)],
+        ["audit", "--etcd-cafile", str(ca)],
+        [
+            "decrypt",
+            "/registry/secrets/default/x",
+            "--datastore",
+            str(db),
+            "--etcd-cafile",
+            str(ca),
+        ],
+    ):
+        proc = subprocess.run(
+            [*kcrypt_command(), *argv], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 2, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith(
+            "Error: --etcd-cafile, --etcd-certfile and --etcd-keyfile are for an etcd datastore"
+        ), last
+    assert not db.exists()  # nothing was opened, let alone created

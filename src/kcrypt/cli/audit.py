@@ -103,6 +103,22 @@ async def _offline(
             await ds.close()
 
 
+_ETCD_SCHEMES = ("etcd://", "etcds://", "http://", "https://")
+
+
+def _tls_for_etcd_only(datastore: str | None, *files: Path | None) -> None:
+    """TLS files with a SQLite file, or with no --datastore, would be ignored: say so."""
+    if any(files) and not (datastore or "").startswith(_ETCD_SCHEMES):
+        raise click.UsageError(
+            "--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an etcd datastore "
+            f"(--datastore etcd://... or https://...), not {_described(datastore)}"
+        )
+
+
+def _described(datastore: str | None) -> str:
+    return f"--datastore {datastore}" if datastore else "an online audit (no --datastore)"
+
+
 def _fail(exc: Exception) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(1)
@@ -137,6 +153,7 @@ def audit(
     token: str | None,
 ) -> None:
     """Report which provider and key protects every value; exit 1 if anything is left."""
+    _tls_for_etcd_only(datastore, etcd_cafile, etcd_certfile, etcd_keyfile)
     try:
         if datastore:
             report = asyncio.run(
@@ -220,6 +237,7 @@ def decrypt(
     prefix ending in '/', decrypted, for recovery. Reads only; never writes."""
     if not datastore:
         datastore = str(_data_dir(data_dir) / "server" / "db" / "state.db")
+    _tls_for_etcd_only(datastore, etcd_cafile, etcd_certfile, etcd_keyfile)
     try:
         config = _config(config_file, data_dir)
         items = asyncio.run(
