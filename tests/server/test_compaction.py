@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,9 @@ OLD = b"k8s:enc:aescbc:v1:old:" + bytes(32)
 NEW = b"k8s:enc:aescbc:v1:new:" + bytes(32)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Datastore]:
-    url = "memory://" if request.param == "memory" else f"sqlite://{tmp_path}/state.db"
-    ds = await open_datastore(url)
-    yield ds
-    await ds.close()
+@pytest.fixture
+def store(datastore: Datastore) -> Datastore:
+    return datastore
 
 
 async def test_compact_now_drops_the_value_written_under_the_old_key(store: Datastore) -> None:

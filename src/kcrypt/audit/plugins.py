@@ -19,10 +19,10 @@ from kcrypt.config import EncryptionConfiguration, KMSConfiguration
 from kcrypt.envelope import KMSEncryptResponse, KMSError, KMSStatus, Provider, kms_v1, kms_v2
 from kcrypt.kms import KMSProviders
 
-__all__ = ["OfflinePlugins", "Unreachable", "UnreachableV1"]
+__all__ = ["OfflinePlugins", "unreachable"]
 
 
-class Unreachable:
+class _Unreachable:
     """A KMS v2 plugin that cannot be used: every call fails with ``why``."""
 
     def __init__(self, why: str) -> None:
@@ -40,7 +40,7 @@ class Unreachable:
         raise KMSError(self.why)
 
 
-class UnreachableV1:
+class _UnreachableV1:
     """The same for a KMS v1 plugin."""
 
     def __init__(self, why: str) -> None:
@@ -51,6 +51,13 @@ class UnreachableV1:
 
     def decrypt(self, cipher: bytes) -> bytes:
         raise KMSError(self.why)
+
+
+def unreachable(config: KMSConfiguration, why: str) -> Provider:
+    """The provider of a plugin that cannot be used: every read of its values fails with ``why``."""
+    if config.api_version == "v2":
+        return kms_v2(config.name, _Unreachable(why))
+    return kms_v1(config.name, _UnreachableV1(why))
 
 
 class OfflinePlugins:
@@ -85,15 +92,11 @@ class OfflinePlugins:
 
     def v2(self, config: KMSConfiguration) -> Provider:
         why = self._down.get(("v2", config.name, config.endpoint))
-        if why is not None:
-            return kms_v2(config.name, Unreachable(why))
-        return self._live.v2(config)
+        return self._live.v2(config) if why is None else unreachable(config, why)
 
     def v1(self, config: KMSConfiguration) -> Provider:
         why = self._down.get(("v1", config.name, config.endpoint))
-        if why is not None:
-            return kms_v1(config.name, UnreachableV1(why))
-        return self._live.v1(config)
+        return self._live.v1(config) if why is None else unreachable(config, why)
 
     def _provider(self, config: KMSConfiguration) -> Provider:
         return self._live.v2(config) if config.api_version == "v2" else self._live.v1(config)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kcrypt.audit.errors import AuditError
-from kcrypt.audit.plugins import OfflinePlugins, Unreachable, UnreachableV1
+from kcrypt.audit.plugins import OfflinePlugins, unreachable
 from kcrypt.config import (
     ConfigError,
     ConfigSnapshot,
@@ -35,7 +35,7 @@ from kcrypt.config import (
     load,
 )
 from kcrypt.datastore import Datastore, DatastoreError, open_datastore
-from kcrypt.envelope import Provider, kms_v1, kms_v2
+from kcrypt.envelope import Provider
 
 __all__ = [
     "AuditConfig",
@@ -114,15 +114,10 @@ def _load(data: bytes, source: str) -> LoadedConfig:
 class _NoPlugins:
     """KMS providers whose plugin is never called: each value reads as unreachable."""
 
-    @staticmethod
-    def _why(name: str) -> str:
-        return f"KMS plugin {name!r} is not reachable from here"
-
     def v2(self, config: KMSConfiguration) -> Provider:
-        return kms_v2(config.name, Unreachable(self._why(config.name)))
+        return unreachable(config, f"KMS plugin {config.name!r} is not reachable from here")
 
-    def v1(self, config: KMSConfiguration) -> Provider:
-        return kms_v1(config.name, UnreachableV1(self._why(config.name)))
+    v1 = v2
 
 
 def live_audit_config(snapshot: ConfigSnapshot | None) -> AuditConfig:

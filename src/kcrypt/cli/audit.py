@@ -103,20 +103,22 @@ async def _offline(
             await ds.close()
 
 
-_ETCD_SCHEMES = ("etcd://", "etcds://", "http://", "https://")
-
-
 def _tls_for_etcd_only(datastore: str | None, *files: Path | None) -> None:
     """TLS files with a SQLite file, or with no --datastore, would be ignored: say so."""
-    if any(files) and not (datastore or "").startswith(_ETCD_SCHEMES):
-        raise click.UsageError(
-            "--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an etcd datastore "
-            f"(--datastore etcd://... or https://...), not {_described(datastore)}"
-        )
+    from kcrypt.datastore.endpoint import SCHEMES, redact
 
-
-def _described(datastore: str | None) -> str:
-    return f"--datastore {datastore}" if datastore else "an online audit (no --datastore)"
+    if not any(files):
+        return
+    scheme = datastore.split("://", 1)[0].lower() if datastore and "://" in datastore else ""
+    if SCHEMES.get(scheme, ("",))[0].startswith("kcrypt.datastore.etcd."):
+        return
+    given = "an online audit (no --datastore)"
+    if datastore:
+        given = f"--datastore {redact(datastore) if scheme else datastore}"
+    raise click.UsageError(
+        "--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an etcd datastore "
+        f"(--datastore etcd://... or https://...), not {given}"
+    )
 
 
 def _fail(exc: Exception) -> None:
